@@ -1,0 +1,33 @@
+# `make run` sets everything up and starts the studio; `make test` sets up and runs the suite.
+# Each step is stamped, so a second run only redoes what changed.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEPS_STAMP := $(VENV)/.tunewright-deps
+VENDOR_STAMP := static/vendor/.tunewright-vendor
+PYTEST_ARGS ?=
+
+.PHONY: run test setup model bench-list clean-vendor
+
+run: model
+	$(PY) flask_app.py
+
+test: model
+	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(DEPS_STAMP) $(VENDOR_STAMP)
+
+$(DEPS_STAMP): requirements.txt requirements-bundled.txt requirements-gpu.txt constraints.txt scripts/setup_python.sh
+	bash scripts/setup_python.sh $(VENV)
+	touch $@
+
+$(VENDOR_STAMP): package.json package-lock.json scripts/vendor_assets.sh
+	bash scripts/vendor_assets.sh
+	touch $@
+
+# Converts the bundled SmolLM2 GGUF to safetensors once (~1 min); instant afterwards.
+model: setup
+	HF_HUB_OFFLINE=1 $(PY) -m flask --app flask_app prepare-model
+
+clean-vendor:
+	rm -rf static/vendor node_modules

@@ -1,0 +1,105 @@
+"""Application factory: config, extensions, blueprints, logging. No network, no model loading."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from config import PROJECT_ROOT, Config, config_class
+from extensions import db, migrate, socketio
+from services.database import normalise_database_url, upgrade_schema
+
+DATA_FOLDER_KEYS = ("UPLOAD_FOLDER", "OUTPUT_FOLDER", "EXPORT_FOLDER", "CONFIG_FOLDER", "MODEL_CACHE", "LOG_DIR")
+
+
+def create_app(config: str | type[Config] | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app.
+
+    ``config`` is a config name (``development``/``testing``/``production``), a
+    config class, or a mapping of overrides applied on top of the class chosen
+    by ``TUNEWRIGHT_ENV`` (``testing`` when the mapping sets ``TESTING``).
+    """
+    cls, overrides = _resolve_config(config)
+    instance_path = (overrides or {}).get("INSTANCE_PATH") or cls.INSTANCE_PATH or str(PROJECT_ROOT / "instance")
+    app = Flask(__name__, instance_path=str(Path(instance_path).resolve()), instance_relative_config=True)
+    app.config.from_object(cls)
+    if overrides:
+        app.config.update(overrides)
+    _finish_config(app)
+    _configure_logging(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], cors_allowed_origins=[])
+
+    import services.models  # noqa: F401  (register tables with the metadata)
+    from routes import register_blueprints
+    from services.cli import register_cli
+    from websockets import register_handlers
+
+    register_blueprints(app)
+    register_handlers(app)
+    register_cli(app)
+
+    if app.config["AUTO_MIGRATE"]:
+        upgrade_schema(app)
+    app.logger.info("Tunewright ready (database %s)",
+                    make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True))
+    return app
+
+
+def _resolve_config(config) -> tuple[type[Config], dict[str, Any] | None]:
+    if config is None or isinstance(config, str):
+        return config_class(config), None
+    if isinstance(config, type):
+        return config, None
+    overrides = dict(config)
+    return config_class("testing" if overrides.get("TESTING") else None), overrides
+
+
+def _finish_config(app: Flask) -> None:
+    """Derive paths from the instance folder, create data folders, check production secrets."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("MODEL_CACHE"):
+        app.config["MODEL_CACHE"] = str(instance / "models")
+    for key in DATA_FOLDER_KEYS:
+        path = Path(app.config[key]).expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        app.config[key] = str(path)
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / 'tunewright.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in the environment for the production config")
+    if app.config["SOCKETIO_ASYNC_MODE"] not in ("threading", "eventlet"):
+        raise RuntimeError("TUNEWRIGHT_ASYNC_MODE must be 'threading' or 'eventlet'")
+
+
+_HANDLER_TAG = "_tunewright"
+
+
+def _configure_logging(app: Flask) -> None:
+    """Log to ``LOG_DIR/tunewright.log`` and the console; replace our handlers when called again."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _HANDLER_TAG, False)]:
+        root.removeHandler(handler)
+        handler.close()
+    formatter = logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s")
+    file_handler = RotatingFileHandler(os.path.join(app.config["LOG_DIR"], "tunewright.log"),
+                                       maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+    handlers: list[logging.Handler] = [file_handler]
+    if not app.testing:
+        handlers.append(logging.StreamHandler())
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        setattr(handler, _HANDLER_TAG, True)
+        root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+    for noisy in ("werkzeug", "engineio.server", "socketio.server", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

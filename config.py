@@ -1,0 +1,74 @@
+"""Configuration classes, read from the environment (flasky style).
+
+Paths left as ``None`` here are derived in ``app_factory`` from the instance
+folder or the project root, so that a test can point every data folder at a
+temporary directory by overriding only the few keys it cares about.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+def _env_path(name: str) -> str | None:
+    value = os.environ.get(name)
+    return str(Path(value).expanduser().resolve()) if value else None
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    INSTANCE_PATH = _env_path("TUNEWRIGHT_INSTANCE_DIR")  # None: PROJECT_ROOT/instance
+    UPLOAD_FOLDER = _env_path("TUNEWRIGHT_UPLOAD_DIR") or str(PROJECT_ROOT / "uploads")
+    OUTPUT_FOLDER = _env_path("TUNEWRIGHT_OUTPUT_DIR") or str(PROJECT_ROOT / "outputs")
+    EXPORT_FOLDER = _env_path("TUNEWRIGHT_EXPORT_DIR") or str(PROJECT_ROOT / "exports")
+    CONFIG_FOLDER = _env_path("TUNEWRIGHT_CONFIG_DIR") or str(PROJECT_ROOT / "configs")
+    LOG_DIR = _env_path("TUNEWRIGHT_LOG_DIR") or str(PROJECT_ROOT / "logs")
+    MODEL_CACHE = _env_path("TUNEWRIGHT_MODEL_CACHE")  # None: <instance>/models
+
+    SOCKETIO_ASYNC_MODE = os.environ.get("TUNEWRIGHT_ASYNC_MODE", "threading")
+    SYSTEM_MONITOR_INTERVAL = _env_float("TUNEWRIGHT_MONITOR_INTERVAL", 2.0)
+    AUTO_MIGRATE = True  # upgrade the schema when the app starts
+    LOG_LEVEL = os.environ.get("TUNEWRIGHT_LOG_LEVEL", "INFO")
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the reloader would start a second server process; opt in with FLASK_DEBUG
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing"
+    SYSTEM_MONITOR_INTERVAL = _env_float("TUNEWRIGHT_MONITOR_INTERVAL", 0.2)
+
+
+class ProductionConfig(Config):
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in the factory
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_class(name: str | None = None) -> type[Config]:
+    """Pick the config class named by ``name`` or ``TUNEWRIGHT_ENV`` (default development)."""
+    name = (name or os.environ.get("TUNEWRIGHT_ENV") or "development").lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ValueError(f"unknown config {name!r}; choose one of {', '.join(CONFIGS)}") from None

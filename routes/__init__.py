@@ -1,0 +1,14 @@
+"""Blueprints: thin HTTP layer. Each file is one blueprint; its URL prefix is set here."""
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from routes.errors import bp as errors_bp
+    from routes.models import bp as models_bp
+    from routes.pages import bp as pages_bp
+    from routes.system import bp as system_bp
+
+    app.register_blueprint(errors_bp)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(system_bp, url_prefix="/api/system")
+    app.register_blueprint(models_bp, url_prefix="/api/models")

@@ -1,0 +1,41 @@
+"""One error shape for the whole app: JSON ``{"error", "details"}`` for the API, an HTML page otherwise."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from services.errors import ServiceError
+
+bp = Blueprint("errors", __name__)
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _respond(status: int, title: str, message: str, details: list | None = None):
+    if wants_json():
+        return jsonify(error=message, details=details or []), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+@bp.app_errorhandler(ServiceError)
+def handle_service_error(error: ServiceError):
+    return _respond(error.status_code, "Request refused", error.message, error.details)
+
+
+@bp.app_errorhandler(HTTPException)
+def handle_http_error(error: HTTPException):
+    return _respond(error.code or 500, error.name, error.description or error.name)
+
+
+@bp.app_errorhandler(Exception)
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _respond(500, InternalServerError.name, "Internal error: the server logged the details.")

@@ -1,0 +1,1 @@
+"""Business logic: state, side effects and lifecycle. Routes call these; core does the ML."""

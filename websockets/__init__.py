@@ -1,0 +1,8 @@
+"""Socket.IO handlers (rooms, replay) and emitters. Emits never block or raise into the caller."""
+from flask import Flask
+
+
+def register_handlers(app: Flask) -> None:
+    from websockets import system_events
+
+    system_events.init_app(app)

@@ -1,0 +1,70 @@
+"""`system_update` every few seconds to every connected client, from one sampler task per app.
+
+The task is a ``socketio.start_background_task`` (a thread in threading mode,
+a green thread under eventlet) and ends when the last client leaves.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask, current_app
+from flask_socketio import emit
+
+from extensions import socketio
+from services.system_monitor import SystemMonitor, get_monitor
+from websockets.emit import safe_emit
+
+log = logging.getLogger(__name__)
+
+
+class SystemBroadcaster:
+    def __init__(self, monitor: SystemMonitor, interval: float):
+        self.monitor = monitor
+        self.interval = interval
+        self.clients = 0
+        self._running = False
+        self._lock = threading.Lock()
+
+    def client_joined(self) -> None:
+        with self._lock:
+            self.clients += 1
+            if self._running:
+                return
+            self._running = True
+        socketio.start_background_task(self._run)
+
+    def client_left(self) -> None:
+        with self._lock:
+            self.clients = max(0, self.clients - 1)
+
+    def _run(self) -> None:
+        log.info("system sampler started")
+        while True:
+            with self._lock:
+                if self.clients == 0:
+                    self._running = False
+                    break
+            try:
+                safe_emit("system_update", self.monitor.sample())
+            except Exception:
+                log.warning("system sample failed", exc_info=True)
+            socketio.sleep(self.interval)
+        log.info("system sampler stopped: no clients")
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():
+        broadcaster = SystemBroadcaster(get_monitor(), app.config["SYSTEM_MONITOR_INTERVAL"])
+    app.extensions["tunewright.system_broadcaster"] = broadcaster
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    emit("system_update", get_monitor().sample())
+    current_app.extensions["tunewright.system_broadcaster"].client_joined()
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason=None):
+    current_app.extensions["tunewright.system_broadcaster"].client_left()
