@@ -1,17 +1,14 @@
-"""Typed SQLAlchemy 2 models. Each later feature adds its tables here and a migration."""
+"""The key-value ``settings`` table."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from services.models.base import utcnow
 
 
 class Setting(db.Model):

@@ -1,0 +1,1 @@
+"""Dataset reading, field mapping and the built-in generated sets."""
