@@ -1,3 +1,4 @@
 """Typed SQLAlchemy 2 models, one module per feature. Importing this package registers every table."""
 from services.models.base import utcnow  # noqa: F401
 from services.models.settings import Setting  # noqa: F401
+from services.models.datasets import DatasetRecord, PromptTemplate  # noqa: F401
