@@ -34,6 +34,7 @@ def upgrade():
         sa.Column("progress", sa.Float(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("error_details", sa.JSON(), nullable=False),
+        sa.Column("warnings", sa.JSON(), nullable=False),
         sa.Column("row_count", sa.BigInteger(), nullable=True),
         sa.Column("columns", sa.JSON(), nullable=False),
         sa.Column("duplicate_count", sa.BigInteger(), nullable=True),

@@ -39,7 +39,8 @@ class DatasetRecord(db.Model):
     status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     progress: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    error_details: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    error_details: Mapped[list] = mapped_column(JSON, nullable=False, default=list)  # first errors with lines
+    warnings: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
 
     row_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     columns: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
