@@ -12,7 +12,18 @@ if os.environ.get("TUNEWRIGHT_ASYNC_MODE") == "eventlet":  # must patch before a
 from app_factory import create_app
 from extensions import socketio
 
-app = create_app()
+_app = None
+
+
+def __getattr__(name: str):
+    """``flask_app.app`` is created on first access (gunicorn's ``flask_app:app``, ``flask --app``), not on import:
+    training children are spawned processes that re-import this module and must not build a server."""
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_app()
+        return _app
+    raise AttributeError(name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,7 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Tunewright is running: open http://{args.host}:{args.port}/ in your browser (Ctrl+C stops it)",
           flush=True)
     # The Werkzeug server is fine for one machine; see the README for the gunicorn recipe.
-    socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, log_output=False)
+    application = __getattr__("app")
+    with application.app_context():
+        application.extensions["tunewright.training"].dispatch()  # sessions left queued by the last run
+    socketio.run(application, host=args.host, port=args.port, allow_unsafe_werkzeug=True, log_output=False)
 
 
 if __name__ == "__main__":

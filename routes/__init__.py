@@ -7,8 +7,10 @@ def register_blueprints(app: Flask) -> None:
     from routes.models import bp as models_bp
     from routes.pages import bp as pages_bp
     from routes.system import bp as system_bp
+    from routes.training import bp as training_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(system_bp, url_prefix="/api/system")
     app.register_blueprint(models_bp, url_prefix="/api/models")
+    app.register_blueprint(training_bp, url_prefix="/api/training")

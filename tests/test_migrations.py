@@ -19,7 +19,10 @@ def test_start_upgrades_an_empty_database_to_head(app):
         inspector = inspect(db.engine)
         assert {"settings", "alembic_version"} <= set(inspector.get_table_names())
         version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        assert version == "0001_settings"
+        from alembic.script import ScriptDirectory
+
+        assert version == ScriptDirectory(MIGRATIONS_DIR).get_current_head()
+        assert {"training_sessions", "training_metrics", "training_samples"} <= set(inspector.get_table_names())
 
 
 def test_models_match_the_migrations(app):

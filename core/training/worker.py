@@ -1,0 +1,116 @@
+"""Entry point of the training child process.
+
+The server spawns one child per session and reads its events from a pipe;
+the child never touches the database or Socket.IO, so the same function can
+run under a remote worker later. Its stdout/stderr (TRL's prints, native
+crash messages) go to the session's log file, whose tail becomes the error of
+a session that dies without a word.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("tunewright.training")
+
+
+class PipeEmitter:
+    """Sends events to the supervisor; if the server is gone, asks training to stop (keeping a checkpoint)."""
+
+    def __init__(self, conn, parent_pid: int):
+        self.conn = conn
+        self.parent_pid = parent_pid
+        self.server_gone = False
+        self._lock = threading.Lock()
+
+    def __call__(self, event: dict) -> None:
+        if self.server_gone:
+            return
+        event.setdefault("time", time.time())
+        try:
+            with self._lock:
+                self.conn.send(event)
+        except (BrokenPipeError, EOFError, OSError):
+            self.server_gone = True
+
+    def parent_alive(self) -> bool:
+        if os.getppid() != self.parent_pid:
+            self.server_gone = True
+        return not self.server_gone
+
+
+class PipeLogHandler(logging.Handler):
+    def __init__(self, emit: PipeEmitter):
+        super().__init__(logging.INFO)
+        self.emit_event = emit
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.emit_event({"type": "log", "level": record.levelname.lower(), "message": self.format(record)})
+        except Exception:
+            self.handleError(record)
+
+
+def _setup_output(log_path: Path, emit: PipeEmitter) -> None:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = open(log_path, "a", buffering=1, encoding="utf-8")
+    os.dup2(log_file.fileno(), sys.stdout.fileno())  # native code and prints land in the file too
+    os.dup2(log_file.fileno(), sys.stderr.fileno())
+    root = logging.getLogger()
+    root.handlers.clear()
+    file_handler = logging.StreamHandler(log_file)
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
+    pipe_handler = PipeLogHandler(emit)
+    pipe_handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(file_handler)
+    root.addHandler(pipe_handler)
+    root.setLevel(logging.INFO)
+    for noisy in ("httpx", "urllib3", "filelock", "bitsandbytes"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def run_child(job: dict[str, Any], conn, stop_event) -> None:
+    """Child-process target. ``job`` is a plain dict (it crosses the process boundary)."""
+    if job.get("device", "cpu").startswith("cuda:"):  # before torch is imported: this child sees one GPU
+        os.environ["CUDA_VISIBLE_DEVICES"] = job["device"].split(":", 1)[1]
+    emit = PipeEmitter(conn, parent_pid=os.getppid())
+    _setup_output(Path(job["log_path"]), emit)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from core.datasets import DatasetSpec, load_examples
+        from core.training.runner import TrainingJob, run_training
+        from core.training_config import parse_config
+
+        config = parse_config(job["config"])
+        log.info("session %s: loading data and model %s", job["session_id"], job["model_path"])
+        spec = DatasetSpec.from_dict(job["dataset"])
+        rows = load_examples(spec, config.dataset.max_samples, config.training.seed)
+        eval_rows = None
+        if job.get("eval_dataset"):
+            eval_rows = load_examples(DatasetSpec.from_dict(job["eval_dataset"]), 200, config.training.seed)
+        if not rows:
+            raise ValueError("the dataset has no usable rows")
+
+        def should_stop() -> bool:
+            return stop_event.is_set() or not emit.parent_alive()
+
+        outcome = run_training(TrainingJob(config=config, model_path=job["model_path"], rows=rows,
+                                           eval_rows=eval_rows, output_dir=Path(job["output_dir"]), emit=emit,
+                                           should_stop=should_stop, resume=job.get("resume", False)))
+        log.info("session %s: %s", job["session_id"], outcome)
+        emit({"type": "done", "outcome": outcome})
+    except BaseException as exc:  # the supervisor must hear about every way this can end
+        log.error("training failed: %s", exc)
+        traceback.print_exc()
+        emit({"type": "error", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+        sys.stdout.flush()
+        os._exit(1)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()

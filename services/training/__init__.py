@@ -1,0 +1,20 @@
+"""Training lifecycle: the queue, child processes, their supervisors, and what they record."""
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from services.training.service import TrainingService
+
+EXTENSION_KEY = "tunewright.training"
+
+
+def init_app(app: Flask) -> None:
+    """Register the service and mark sessions orphaned by a previous server as interrupted (a DB fix-up only)."""
+    service = TrainingService(app)
+    app.extensions[EXTENSION_KEY] = service
+    if app.config.get("AUTO_MIGRATE"):
+        service.recover_interrupted()
+
+
+def get_training_service() -> TrainingService:
+    return current_app.extensions[EXTENSION_KEY]

@@ -1,0 +1,173 @@
+"""One supervisor per running session: spawns the child, relays its events, decides how it ended.
+
+The loop is a ``socketio.start_background_task`` that polls the pipe and
+yields with ``socketio.sleep``: a thread in threading mode, a green thread
+under eventlet (DESIGN §2, §4), the same code in both.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import time
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from extensions import db, socketio
+from services.models.training import TrainingSession
+from services.training import records
+from services.training.status import Status, outcome_status
+from websockets.emit import safe_emit
+from websockets.rooms import session_room
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from services.training.service import TrainingService
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05
+MAX_EVENTS_PER_BATCH = 500
+SIGNAL_NAMES = {-9: "SIGKILL: killed, often by the out-of-memory killer", -11: "SIGSEGV: crashed in native code",
+                -15: "SIGTERM: terminated", -6: "SIGABRT: aborted"}
+
+
+def tail_lines(path: Path, count: int = 20) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return [line.rstrip("\n") for line in deque(handle, maxlen=count)]
+    except OSError:
+        return []
+
+
+class Supervisor:
+    def __init__(self, app: "Flask", service: "TrainingService", session_id: str, job: dict[str, Any],
+                 device: str = "cpu"):
+        self.app = app
+        self.device = device
+        self.service = service
+        self.session_id = session_id
+        self.job = job
+        self.room = session_room(session_id)
+        self.outcome: str | None = None
+        self.error: str | None = None
+        self.forced_kill = False
+        self.stop_deadline: float | None = None
+        self.process = None
+        self._conn = None
+        self._stop_event = None
+
+    # -- control (called from request threads) -------------------------------------------------------------
+    def start(self) -> int:
+        from core.training.worker import run_child
+
+        ctx = mp.get_context("spawn")  # fork would copy the server's threads and sockets into the child
+        self._conn, child_conn = ctx.Pipe(duplex=False)
+        self._stop_event = ctx.Event()
+        self.process = ctx.Process(target=run_child, args=(self.job, child_conn, self._stop_event),
+                                   name=f"tunewright-train-{self.session_id}", daemon=False)
+        self.process.start()
+        child_conn.close()
+        socketio.start_background_task(self._loop)
+        return self.process.pid
+
+    def request_stop(self, timeout: float) -> None:
+        self._stop_event.set()
+        self.stop_deadline = time.monotonic() + timeout
+
+    def kill(self) -> None:
+        """Hard stop: SIGKILL the child (the supervisor then records the session as stopped)."""
+        if self.process is not None and self.process.is_alive():
+            self.forced_kill = True
+            self.process.kill()
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        try:
+            while True:
+                events, closed = self._drain()
+                if events:
+                    self._apply(events)
+                if self.stop_deadline is not None and time.monotonic() > self.stop_deadline:
+                    log.warning("session %s did not stop in time: killing it", self.session_id)
+                    self.stop_deadline = None
+                    self.kill()
+                if closed and not self.process.is_alive():
+                    break
+                socketio.sleep(POLL_SECONDS)
+            self.process.join(5)
+            self._finish()
+        except Exception:
+            log.exception("supervisor of session %s failed", self.session_id)
+            self.kill()
+            self.error = self.error or "The server lost track of this session; see the server log."
+            self._finish()
+
+    def _drain(self) -> tuple[list[dict], bool]:
+        events: list[dict] = []
+        try:
+            while len(events) < MAX_EVENTS_PER_BATCH and self._conn.poll(0):
+                events.append(self._conn.recv())
+        except (EOFError, OSError):
+            return events, True
+        return events, not self.process.is_alive() and not self._conn.poll(0)
+
+    def _apply(self, events: list[dict]) -> None:
+        """Write a batch in one transaction, then emit it (emits after commit: a client joining now sees it
+        either in the history or live)."""
+        outgoing: list[tuple[str, dict]] = []
+        with self.app.app_context():
+            session = db.session.get(TrainingSession, self.session_id)
+            logs: list[dict] = []
+            for event in events:
+                outgoing.extend(self._record(session, event, logs))
+            if logs:
+                records.append_logs(session, logs)
+            db.session.commit()
+        for name, payload in outgoing:
+            safe_emit(name, payload, to=self.room)
+
+    def _record(self, session: TrainingSession, event: dict, logs: list[dict]) -> list[tuple[str, dict]]:
+        kind, sid = event.get("type"), self.session_id
+        if kind == "metrics":
+            records.upsert_metric(sid, event["phase"], event["step"], event["global_step"], event["metrics"])
+            return [("training_update", {"session_id": sid, "phase": event["phase"], "step": event["step"],
+                                         "global_step": event["global_step"], **event["metrics"]})]
+        if kind in ("progress", "phase"):
+            session.phase = event["phase"]
+            session.step = event["step"]
+            session.total_steps = event.get("total_steps")
+            if kind == "progress":
+                session.global_step = event["global_step"]
+                session.progress = {k: event.get(k) for k in ("epoch", "elapsed_seconds", "eta_seconds")}
+            return [("training_progress", {"session_id": sid, **{k: v for k, v in event.items() if k != "type"}})]
+        if kind == "samples":
+            records.add_samples(sid, event["phase"], event["step"], event["samples"])
+            return [("reward_sample", {"session_id": sid, "phase": event["phase"], "step": event["step"],
+                                       "samples": event["samples"]})]
+        if kind in ("log", "checkpoint"):
+            line = {"time": event.get("time"), "level": event.get("level", "info"),
+                    "message": event.get("message") or f"checkpoint saved: {event['phase']} step {event['step']}"}
+            logs.append(line)
+            return [("training_log", {"session_id": sid, **line})]
+        if kind == "done":
+            self.outcome = event["outcome"]
+        elif kind == "error":
+            self.error = event["message"]
+        return []
+
+    def _finish(self) -> None:
+        exitcode = self.process.exitcode if self.process is not None else None
+        status = outcome_status(self.outcome, self.forced_kill)
+        error = None
+        if status is Status.FAILED:
+            reason = self.error or (f"The training process exited with code {exitcode}"
+                                    + (f" ({SIGNAL_NAMES[exitcode]})" if exitcode in SIGNAL_NAMES else "") + ".")
+            last = tail_lines(Path(self.job["log_path"]))
+            error = reason + ("\n--- last log lines ---\n" + "\n".join(last) if last else "")
+        elif self.forced_kill:
+            error = "Stopped by force: the process did not finish its step in time (no checkpoint of the last step)."
+        with self.app.app_context():
+            self.service.finish(self.session_id, status, error)
+        log.info("session %s ended %s (exit code %s)", self.session_id, status.value, exitcode)

@@ -1,0 +1,22 @@
+"""Small configs and rows for training tests on the tiny model."""
+from __future__ import annotations
+
+from core.datasets.arithmetic import generate
+
+
+def arithmetic_rows(n: int = 24) -> list[dict]:
+    return [{"instruction": r["question"], "response": r["answer"], **r} for r in generate("train", n)]
+
+
+def tiny_config(model_dir, **sections) -> dict:
+    """2 SFT steps + 2 GRPO steps, 8 new tokens, a checkpoint every step."""
+    config = {
+        "model": {"name": str(model_dir), "lora_rank": 4, "lora_alpha": 8},
+        "training": {"samples_per_epoch": 4, "batch_size": 2, "num_generations": 2, "max_new_tokens": 8,
+                     "save_steps": 1, "learning_rate": 1e-3},
+        "grpo": {"kl_penalty": 0.05},
+        "pre_training": {"max_samples": 8, "batch_size": 4},
+    }
+    for section, values in sections.items():
+        config[section] = {**config.get(section, {}), **values}
+    return config
