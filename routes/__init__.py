@@ -3,9 +3,12 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from routes.dataset_pages import bp as dataset_pages_bp
+    from routes.datasets import bp as datasets_bp
     from routes.errors import bp as errors_bp
     from routes.models import bp as models_bp
     from routes.pages import bp as pages_bp
+    from routes.prompt_templates import bp as prompt_templates_bp
     from routes.system import bp as system_bp
     from routes.training import bp as training_bp
 
@@ -13,4 +16,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages_bp)
     app.register_blueprint(system_bp, url_prefix="/api/system")
     app.register_blueprint(models_bp, url_prefix="/api/models")
+    app.register_blueprint(dataset_pages_bp)
+    app.register_blueprint(datasets_bp, url_prefix="/api/datasets")
+    app.register_blueprint(prompt_templates_bp, url_prefix="/api/prompt-templates")
     app.register_blueprint(training_bp, url_prefix="/api/training")

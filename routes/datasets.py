@@ -1,0 +1,76 @@
+"""Datasets JSON API (``/api/datasets``): thin wrappers over ``services.datasets``."""
+from flask import Blueprint, jsonify, request, send_file
+
+from services import datasets
+from services.errors import ServiceError
+
+bp = Blueprint("datasets", __name__)
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ServiceError("Send a JSON object in the request body.")
+    return body
+
+
+@bp.get("/list")
+def list_():
+    records = datasets.list_records(type_=request.args.get("type"), status=request.args.get("status"),
+                                    tag=request.args.get("tag"), source=request.args.get("source"))
+    return jsonify(datasets=[datasets.to_dict(r) for r in records])
+
+
+@bp.post("/upload")
+def upload():
+    record = datasets.save_upload(request)
+    return jsonify(dataset=datasets.to_dict(record)), 202
+
+
+@bp.post("/preview")
+def preview():
+    return jsonify(datasets.preview(_json_body()))
+
+
+@bp.get("/catalog")
+def catalog():
+    return jsonify(datasets.catalog(request.args.get("category")))
+
+
+@bp.post("/catalog")
+def add_from_hub():
+    record = datasets.add_hub_dataset(_json_body())
+    return jsonify(dataset=datasets.to_dict(record)), 202
+
+
+@bp.get("/<int:dataset_id>")
+def get(dataset_id: int):
+    return jsonify(dataset=datasets.to_dict(datasets.get_record(dataset_id), detail=True))
+
+
+@bp.patch("/<int:dataset_id>")
+def update(dataset_id: int):
+    record = datasets.update_record(dataset_id, _json_body())
+    return jsonify(dataset=datasets.to_dict(record, detail=True))
+
+
+@bp.delete("/<int:dataset_id>")
+def delete(dataset_id: int):
+    datasets.delete_record(dataset_id)
+    return jsonify(deleted=dataset_id)
+
+
+@bp.post("/<int:dataset_id>/reprocess")
+def reprocess(dataset_id: int):
+    record = datasets.reprocess_record(dataset_id)
+    return jsonify(dataset=datasets.to_dict(record)), 202
+
+
+@bp.get("/<int:dataset_id>/download")
+def download(dataset_id: int):
+    record = datasets.get_record(dataset_id)
+    path = datasets.stored_file(record)
+    if not path.is_file():
+        raise ServiceError(f"The file of dataset {record.name!r} is missing from the upload folder.", status_code=404)
+    return send_file(path, as_attachment=True, download_name=record.original_filename or path.name,
+                     mimetype="application/octet-stream")
