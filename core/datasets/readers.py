@@ -26,6 +26,11 @@ HEAD_BYTES = 64 * 1024
 PARQUET_BATCH = 2048
 LATIN1_HINT = "the file looks Latin-1 or Windows-1252 encoded: save it as UTF-8 and upload it again"
 
+try:  # 3x faster than json.loads per line; the standard library stays the reference for odd lines
+    from orjson import loads as fast_loads
+except ImportError:  # pragma: no cover - orjson is a pinned requirement
+    fast_loads = json.loads
+
 csv.field_size_limit(2**31 - 1)  # long answers (whole solutions) exceed the 128 KiB default
 
 
@@ -121,28 +126,15 @@ class RowReader:
         with self._open() as f:
             skip = check_head(f.read(HEAD_BYTES), "jsonl")
             f.seek(skip)
-            # raw_decode on the decoded line skips json.loads' encoding sniffing: ~10 % faster per row.
-            decode = json.JSONDecoder().raw_decode
+            loads = fast_loads
             seen_row = False
             for number, raw in enumerate(f, 1):
                 try:
-                    text = raw.decode("utf-8")
-                    row, end = decode(text)
-                    if end != len(text) and not text[end:].isspace():
-                        json.loads(text)  # raises the standard "Extra data" error
-                except UnicodeDecodeError as exc:
-                    self._error(_not_utf8(number, raw, exc))
-                    continue
-                except ValueError:
-                    if not raw.strip():
+                    row = loads(raw)
+                except ValueError:  # orjson's error is a ValueError too
+                    row = self._jsonl_slow(number, raw)
+                    if row is None:
                         continue
-                    try:
-                        json.loads(text)  # leading blanks are fine; anything else gives the precise error
-                    except ValueError as exc:
-                        hint = " (the file may be truncated)" if number > 1 and not raw.endswith(b"\n") else ""
-                        self._error(DatasetFormatError(f"bad JSON: {exc.msg} (column {exc.colno}){hint}", number))
-                        continue
-                    row = json.loads(text)
                 if type(row) is not dict:
                     if not seen_row and number == 1 and isinstance(row, list):
                         raise DatasetFormatError(
@@ -155,6 +147,23 @@ class RowReader:
         self._done_fraction = 1.0
         if not seen_row and self.on_error is None:
             raise DatasetFormatError("The file holds no records.")
+
+    def _jsonl_slow(self, number: int, raw: bytes):
+        """A line the fast parser refused: blank, not UTF-8, valid only for the standard library (NaN,
+        huge integers) or bad. Returns the row, or None when there is none (the error is reported)."""
+        if not raw.strip():
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._error(_not_utf8(number, raw, exc))
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            hint = " (the file may be truncated)" if number > 1 and not raw.endswith(b"\n") else ""
+            self._error(DatasetFormatError(f"bad JSON: {exc.msg} (column {exc.colno}){hint}", number))
+            return None
 
     # -- JSON -----------------------------------------------------------------------------------
     def _json(self) -> Iterator[dict]:
