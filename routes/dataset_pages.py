@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, render_template
 
 from core.datasets import CATEGORIES, FILE_FORMATS
 from services import datasets
+from services.datasets.uploads import human_size, max_upload_bytes
 
 bp = Blueprint("dataset_pages", __name__)
 
@@ -11,4 +12,5 @@ bp = Blueprint("dataset_pages", __name__)
 def index():
     datasets.warm_tokenizer(current_app.config["MODEL_CACHE"])
     return render_template("datasets.html", formats=[*FILE_FORMATS, "hub"], categories=CATEGORIES,
-                           statuses=[s.value for s in datasets.DatasetStatus])
+                           statuses=[s.value for s in datasets.DatasetStatus], max_upload=max_upload_bytes(),
+                           max_upload_text=human_size(max_upload_bytes()))

@@ -170,6 +170,12 @@
   document.getElementById("upload-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
+    const file = form.elements.file.files[0];
+    if (file && file.size > Number(page.dataset.maxUpload)) {
+      // Checked here too: a server refusing a huge body early often reaches the browser as a reset connection.
+      message("upload-message", `The file is larger than the upload limit of ${page.dataset.maxUploadText}.`, "error");
+      return;
+    }
     const bar = document.getElementById("upload-progress");
     bar.classList.remove("d-none");
     const fill = bar.querySelector(".progress-bar");
