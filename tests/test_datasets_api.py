@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -440,7 +441,7 @@ def test_resolve_processing_dataset_is_refused(app, client):
         db.session.commit()
         from services.datasets import jobs
 
-        jobs._active[dataset_id] = None  # noqa: SLF001 - a job "running" in this process
+        jobs._active[dataset_id] = threading.Event()  # noqa: SLF001 - a job "running" in this process
         try:
             with pytest.raises(ServiceError, match="is Processing"):
                 resolve_for_training(f"dataset:{dataset_id}")

@@ -1,16 +1,19 @@
 """Background processing: profile an uploaded file or a Hub dataset, then mark it Ready or Failed.
 
-Jobs run on a small thread pool (two workers: the profiler is CPU-bound and a
-burst of uploads must not starve the request threads); each job opens its own
-app context and database session. Progress is written at most twice a second
-and pushed to browsers as ``dataset_update``.
+Jobs run on two daemon worker threads fed by a queue (the profiler is
+CPU-bound and a burst of uploads must not starve the request threads). Daemon
+threads, not a ThreadPoolExecutor: the executor joins its workers at exit, so
+stopping the server would wait for a 10 GB file to finish; an interrupted job
+is marked Failed on the next start instead. Each job opens its own app context
+and database session. Progress is written at most twice a second and pushed to
+browsers as ``dataset_update``.
 """
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from flask import Flask
 
@@ -27,8 +30,9 @@ WORKERS = 2
 PROGRESS_INTERVAL = 0.5
 EVENT = "dataset_update"
 
-_executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dataset-job")
-_active: dict[int, Future] = {}
+_queue: queue.Queue[tuple[Flask, int]] = queue.Queue()
+_active: dict[int, threading.Event] = {}  # queued or running here -> set when done
+_workers: list[threading.Thread] = []
 _lock = threading.Lock()
 
 
@@ -37,21 +41,37 @@ def is_active(dataset_id: int) -> bool:
         return dataset_id in _active
 
 
-def submit(app: Flask, dataset_id: int) -> Future:
-    """Queue processing of a row that is already Processing (committed)."""
+def submit(app: Flask, dataset_id: int) -> threading.Event:
+    """Queue processing of a row that is already Processing (committed); the event is set when done."""
     with _lock:
-        future = _executor.submit(_run, app, dataset_id)
-        _active[dataset_id] = future
-    return future
+        done = _active.setdefault(dataset_id, threading.Event())
+        while len(_workers) < WORKERS:
+            worker = threading.Thread(target=_work, daemon=True, name=f"dataset-job-{len(_workers)}")
+            worker.start()
+            _workers.append(worker)
+    _queue.put((app, dataset_id))
+    return done
 
 
-def wait_all(timeout: float | None = None) -> None:
-    """Block until the queued jobs are done (the benchmark and the CLI use it)."""
+def wait_all(timeout: float | None = None) -> bool:
+    """Wait until the queued jobs are done (the benchmark and scripts use it); False on timeout."""
     with _lock:
-        futures = list(_active.values())
+        events = list(_active.values())
     deadline = None if timeout is None else time.monotonic() + timeout
-    for future in futures:
-        future.result(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    return all(event.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+               for event in events)
+
+
+def _work() -> None:
+    while True:
+        app, dataset_id = _queue.get()
+        try:
+            _run(app, dataset_id)
+        finally:
+            with _lock:
+                done = _active.pop(dataset_id, None)
+            if done is not None:
+                done.set()
 
 
 def emit_update(record: DatasetRecord) -> None:
@@ -80,9 +100,6 @@ def _run(app: Flask, dataset_id: int) -> None:
             db.session.remove()
     except Exception:  # e.g. the row was deleted while its file was read
         log.exception("dataset job %s ended with an error", dataset_id)
-    finally:
-        with _lock:
-            _active.pop(dataset_id, None)
 
 
 def _progress_writer(record: DatasetRecord):
