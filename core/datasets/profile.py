@@ -1,8 +1,9 @@
 """One pass over a dataset: validate every row, count rows, infer column types, find duplicates and empties.
 
-Pure Python over the streaming readers: measured at ~250 k rows/s on a 1 M-row
-JSONL with bounded memory (bench/ingest.py), which meets the target without a
-second, columnar code path, and keeps exact line numbers for errors.
+Plain Python over the streaming readers (orjson for JSON Lines): bench/ingest.py
+measured ~300 k rows/s and 94 MB peak RSS on a 1 M-row, 303 MB JSONL (pandas:
+120 k rows/s, 2.4 GB). That meets the target without a second, columnar code
+path, and keeps exact line numbers for errors.
 """
 from __future__ import annotations
 
