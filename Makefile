@@ -13,6 +13,7 @@ run: model
 	$(PY) flask_app.py
 
 test: model
+	bash scripts/setup_browser.sh
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 setup: $(DEPS_STAMP) $(VENDOR_STAMP)

@@ -29,6 +29,7 @@ def app(test_config):
     reset_database(test_config["SQLALCHEMY_DATABASE_URI"])
     app = create_app(test_config)
     yield app
+    app.extensions["tunewright.training"].shutdown()
     from extensions import db
 
     with app.app_context():

@@ -114,7 +114,11 @@ def run_training(job: TrainingJob) -> str:
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from core.training.trl_compat import ensure_fused_head_fallback
+
     config, paths = job.config, SessionPaths(job.output_dir)
+    if ensure_fused_head_fallback():
+        log.info("TRL's Triton LM-head kernel is unavailable here: using the plain-torch equivalent")
     runtime = resolve_runtime(config.training.optim, config.training.bf16)
     for warning in runtime.warnings:
         log.warning(warning)
@@ -132,11 +136,6 @@ def run_training(job: TrainingJob) -> str:
     offset = sft_steps(config, len(job.rows)) if pre.enabled else 0
     if run_sft:
         from trl import SFTConfig, SFTTrainer
-
-        from core.training.trl_compat import ensure_fused_head_fallback
-
-        if ensure_fused_head_fallback():
-            log.info("TRL's Triton LM-head kernel is unavailable here: using the plain-torch equivalent")
 
         sft_rows = job.rows[: pre.max_samples] if pre.max_samples else job.rows
         log.info("phase sft: %d examples, %d epoch(s)", len(sft_rows), pre.epochs)

@@ -8,6 +8,7 @@ a session that dies without a word.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -21,23 +22,28 @@ log = logging.getLogger("tunewright.training")
 
 
 class PipeEmitter:
-    """Sends events to the supervisor; if the server is gone, asks training to stop (keeping a checkpoint)."""
+    """Sends events to the supervisor. If the server is gone, training is asked to stop (keeping a
+    checkpoint) and the events it can no longer deliver are spooled to a file that a resume replays, so
+    the steps up to that checkpoint keep their metrics."""
 
-    def __init__(self, conn, parent_pid: int):
+    def __init__(self, conn, parent_pid: int, spool_path: Path):
         self.conn = conn
         self.parent_pid = parent_pid
+        self.spool_path = spool_path
         self.server_gone = False
         self._lock = threading.Lock()
 
     def __call__(self, event: dict) -> None:
-        if self.server_gone:
-            return
         event.setdefault("time", time.time())
-        try:
-            with self._lock:
-                self.conn.send(event)
-        except (BrokenPipeError, EOFError, OSError):
-            self.server_gone = True
+        with self._lock:
+            if not self.server_gone:
+                try:
+                    self.conn.send(event)
+                    return
+                except (BrokenPipeError, EOFError, OSError):
+                    self.server_gone = True
+            with open(self.spool_path, "a", encoding="utf-8") as spool:
+                spool.write(json.dumps(event) + "\n")
 
     def parent_alive(self) -> bool:
         if os.getppid() != self.parent_pid:
@@ -79,7 +85,7 @@ def run_child(job: dict[str, Any], conn, stop_event) -> None:
     """Child-process target. ``job`` is a plain dict (it crosses the process boundary)."""
     if job.get("device", "cpu").startswith("cuda:"):  # before torch is imported: this child sees one GPU
         os.environ["CUDA_VISIBLE_DEVICES"] = job["device"].split(":", 1)[1]
-    emit = PipeEmitter(conn, parent_pid=os.getppid())
+    emit = PipeEmitter(conn, parent_pid=os.getppid(), spool_path=Path(job["spool_path"]))
     _setup_output(Path(job["log_path"]), emit)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:

@@ -1,6 +1,8 @@
 """What a session's events leave in the database, and the JSON shapes the API and history replay use."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -39,6 +41,53 @@ def drop_rows_after(session_id: str, phase: str, step: int) -> None:
     for model in (TrainingMetric, TrainingSample):
         db.session.execute(db.delete(model).where(model.session_id == session_id, model.phase == phase,
                                                   model.step > step))
+
+
+def record_event(session: TrainingSession, event: dict, logs: list[dict]) -> list[tuple[str, dict]]:
+    """Apply one child event to the database (log lines are collected in ``logs``); returns the Socket.IO
+    events to emit once the batch is committed."""
+    kind, sid = event.get("type"), session.id
+    if kind == "metrics":
+        upsert_metric(sid, event["phase"], event["step"], event["global_step"], event["metrics"])
+        return [("training_update", {"session_id": sid, "phase": event["phase"], "step": event["step"],
+                                     "global_step": event["global_step"], "logged_at": event.get("time"),
+                                     **event["metrics"]})]
+    if kind in ("progress", "phase"):
+        session.phase = event["phase"]
+        session.step = event["step"]
+        session.total_steps = event.get("total_steps")
+        if kind == "progress":
+            session.global_step = event["global_step"]
+            session.progress = {k: event.get(k) for k in ("epoch", "elapsed_seconds", "eta_seconds")}
+        return [("training_progress", {"session_id": sid, **{k: v for k, v in event.items() if k != "type"}})]
+    if kind == "samples":
+        add_samples(sid, event["phase"], event["step"], event["samples"])
+        return [("reward_sample", {"session_id": sid, "phase": event["phase"], "step": event["step"],
+                                   "samples": event["samples"]})]
+    if kind in ("log", "checkpoint"):
+        line = {"time": event.get("time"), "level": event.get("level", "info"),
+                "message": event.get("message") or f"checkpoint saved: {event['phase']} step {event['step']}"}
+        logs.append(line)
+        return [("training_log", {"session_id": sid, **line})]
+    return []
+
+
+def replay_spool(session: TrainingSession, spool: Path) -> int:
+    """Store the events a child wrote to its spool file while the server was gone; returns how many."""
+    if not spool.is_file():
+        return 0
+    logs: list[dict] = []
+    count = 0
+    for line in spool.read_text(encoding="utf-8").splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a kill
+        record_event(session, event, logs)
+        count += 1
+    append_logs(session, logs)
+    spool.rename(spool.with_suffix(".replayed"))
+    return count
 
 
 def _iso(value) -> str | None:

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 PRIORITIES = {"low": 0, "normal": 1, "high": 2}
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+SPOOL_FILE = "undelivered_events.jsonl"
 _KEEP = object()  # "leave the error as it is" in _transition
 
 
@@ -146,7 +147,9 @@ class TrainingService:
             if Status(session.status) not in RESUMABLE:
                 raise ConflictError(f"Session {session_id} is {session.status}; only "
                                     f"{', '.join(s.value for s in RESUMABLE)} sessions resume.")
-            phase, step = resume_state(SessionPaths(Path(session.output_dir)))
+            output = Path(session.output_dir)
+            records.replay_spool(session, output / SPOOL_FILE)
+            phase, step = resume_state(SessionPaths(output))
             records.drop_rows_after(session.id, phase, step)
             if phase == "sft":
                 records.drop_rows_after(session.id, "grpo", 0)
@@ -242,10 +245,12 @@ class TrainingService:
             db.session.commit()
             return changed
 
-    def wait_idle(self, timeout: float) -> bool:
-        """For shutdown and tests: wait until no child process runs."""
+    def shutdown(self, timeout: float = 30) -> bool:
+        """Kill every child and wait for the supervisors to record it (tests, app teardown)."""
         import time
 
+        for supervisor in list(self._supervisors.values()):
+            supervisor.kill()
         deadline = time.monotonic() + timeout
         while self._supervisors and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -295,4 +300,5 @@ class TrainingService:
         return {"session_id": session.id, "config": session.config, "model_path": model_path,
                 "dataset": spec.to_dict(), "eval_dataset": eval_spec.to_dict() if eval_spec else None,
                 "output_dir": str(output_dir), "log_path": str(output_dir / "train.log"),
+                "spool_path": str(output_dir / SPOOL_FILE),
                 "resume": bool(session.resume_requested), "device": device}

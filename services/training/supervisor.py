@@ -129,33 +129,11 @@ class Supervisor:
             safe_emit(name, payload, to=self.room)
 
     def _record(self, session: TrainingSession, event: dict, logs: list[dict]) -> list[tuple[str, dict]]:
-        kind, sid = event.get("type"), self.session_id
-        if kind == "metrics":
-            records.upsert_metric(sid, event["phase"], event["step"], event["global_step"], event["metrics"])
-            return [("training_update", {"session_id": sid, "phase": event["phase"], "step": event["step"],
-                                         "global_step": event["global_step"], **event["metrics"]})]
-        if kind in ("progress", "phase"):
-            session.phase = event["phase"]
-            session.step = event["step"]
-            session.total_steps = event.get("total_steps")
-            if kind == "progress":
-                session.global_step = event["global_step"]
-                session.progress = {k: event.get(k) for k in ("epoch", "elapsed_seconds", "eta_seconds")}
-            return [("training_progress", {"session_id": sid, **{k: v for k, v in event.items() if k != "type"}})]
-        if kind == "samples":
-            records.add_samples(sid, event["phase"], event["step"], event["samples"])
-            return [("reward_sample", {"session_id": sid, "phase": event["phase"], "step": event["step"],
-                                       "samples": event["samples"]})]
-        if kind in ("log", "checkpoint"):
-            line = {"time": event.get("time"), "level": event.get("level", "info"),
-                    "message": event.get("message") or f"checkpoint saved: {event['phase']} step {event['step']}"}
-            logs.append(line)
-            return [("training_log", {"session_id": sid, **line})]
-        if kind == "done":
+        if event.get("type") == "done":
             self.outcome = event["outcome"]
-        elif kind == "error":
+        elif event.get("type") == "error":
             self.error = event["message"]
-        return []
+        return records.record_event(session, event, logs)
 
     def _finish(self) -> None:
         exitcode = self.process.exitcode if self.process is not None else None
