@@ -38,6 +38,11 @@ class Config:
     LOG_DIR = _env_path("TUNEWRIGHT_LOG_DIR") or str(PROJECT_ROOT / "logs")
     MODEL_CACHE = _env_path("TUNEWRIGHT_MODEL_CACHE")  # None: <instance>/models
 
+    HF_DATASETS_CACHE = _env_path("HF_DATASETS_CACHE")  # None: the datasets library's own default
+    MAX_UPLOAD_BYTES = int(os.environ.get("TUNEWRIGHT_MAX_UPLOAD_BYTES", str(10 * 1024**3)))
+    MAX_CONCURRENT_TRAININGS = int(os.environ.get("TUNEWRIGHT_MAX_CONCURRENT_TRAININGS", "0"))  # 0: one per device
+    TRAINING_STOP_TIMEOUT = _env_float("TUNEWRIGHT_STOP_TIMEOUT", 300.0)  # seconds before a stop becomes a kill
+
     SOCKETIO_ASYNC_MODE = os.environ.get("TUNEWRIGHT_ASYNC_MODE", "threading")
     SYSTEM_MONITOR_INTERVAL = _env_float("TUNEWRIGHT_MONITOR_INTERVAL", 2.0)
     AUTO_MIGRATE = True  # upgrade the schema when the app starts

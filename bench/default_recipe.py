@@ -22,7 +22,7 @@ def held_out_eval(model_dir: str, adapter: str | None) -> dict:
 
     from core.datasets.arithmetic import generate
     from core.training.evaluate import evaluate
-    from core.training.prompts import Markers
+    from core.training.prompts import markers_from_config
     from core.training_config import parse_config
 
     config = parse_config({})
@@ -33,7 +33,7 @@ def held_out_eval(model_dir: str, adapter: str | None) -> dict:
     rows = [{"instruction": r["question"], "response": r["answer"], **r} for r in generate("test")]
     started = time.monotonic()
     result = evaluate(model, tokenizer, rows, config.dataset.resolved_system_prompt(),
-                      Markers.from_config(config.dataset), max_new_tokens=config.training.max_new_tokens)
+                      markers_from_config(config.dataset), max_new_tokens=config.training.max_new_tokens)
     return {**result.as_dict(), "seconds": round(time.monotonic() - started, 1),
             "sample": result.examples[0]["completion"]}
 

@@ -22,15 +22,16 @@ from trl import GRPOConfig, GRPOTrainer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 sys.path.insert(0, {root!r})
 from core.datasets.arithmetic import generate
-from core.training.prompts import Markers, conversation
+from core.datasets.prompts import chat_messages
+from core.training.prompts import markers_from_config
 from core.training.rewards import make_correctness_reward, make_format_reward
 from core.training_config import parse_config
 
 config = parse_config({config!r})
-markers = Markers.from_config(config.dataset)
+markers = markers_from_config(config.dataset)
 system = config.dataset.resolved_system_prompt()
 rows = generate("train", {prompts})
-data = Dataset.from_list([{{"prompt": conversation(system, r["question"]), "answer": r["answer"]}} for r in rows])
+data = Dataset.from_list([{{"prompt": chat_messages(r["question"], system), "answer": r["answer"]}} for r in rows])
 tokenizer = AutoTokenizer.from_pretrained({model!r})
 model = AutoModelForCausalLM.from_pretrained({model!r})
 t = config.training

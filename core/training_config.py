@@ -12,19 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.datasets.prompts import DEFAULT_MARKERS, Markers, grpo_system_prompt, render_system_prompt
 from core.default_model import DEFAULT_MODEL_ID
-
-REASONING_START = "<start_working_out>"
-REASONING_END = "<end_working_out>"
-SOLUTION_START = "<SOLUTION>"
-SOLUTION_END = "</SOLUTION>"
-
-
-def default_system_prompt(reasoning_start: str = REASONING_START, reasoning_end: str = REASONING_END,
-                          solution_start: str = SOLUTION_START, solution_end: str = SOLUTION_END) -> str:
-    return (f"You are given a problem. Think about it and show your working between {reasoning_start} and "
-            f"{reasoning_end}. Then give only the final answer between {solution_start} and {solution_end}.")
-
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -48,14 +37,15 @@ class DatasetSection(_Section):
     response_field: str | None = Field(None, description="Column holding the answer; None: detected.")
     max_samples: int | None = Field(None, ge=1, description="Use at most this many rows (seeded shuffle).")
     system_prompt: str | None = Field(None, description="System prompt; None: the GRPO default built from the markers.")
-    reasoning_start: str = Field(REASONING_START, min_length=1)
-    reasoning_end: str = Field(REASONING_END, min_length=1)
-    solution_start: str = Field(SOLUTION_START, min_length=1)
-    solution_end: str = Field(SOLUTION_END, min_length=1)
+    reasoning_start: str = Field(DEFAULT_MARKERS.reasoning_start, min_length=1)
+    reasoning_end: str = Field(DEFAULT_MARKERS.reasoning_end, min_length=1)
+    solution_start: str = Field(DEFAULT_MARKERS.solution_start, min_length=1)
+    solution_end: str = Field(DEFAULT_MARKERS.solution_end, min_length=1)
 
     def resolved_system_prompt(self) -> str:
-        return self.system_prompt or default_system_prompt(self.reasoning_start, self.reasoning_end,
-                                                           self.solution_start, self.solution_end)
+        """The user's prompt with ``{reasoning_start}``-style placeholders filled, or the GRPO default."""
+        markers = Markers(self.reasoning_start, self.reasoning_end, self.solution_start, self.solution_end)
+        return render_system_prompt(self.system_prompt, markers) if self.system_prompt else grpo_system_prompt(markers)
 
 
 Optim = Literal["adamw_torch", "adamw_torch_fused", "adafactor", "sgd", "paged_adamw_32bit", "paged_adamw_8bit",

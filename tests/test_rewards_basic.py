@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 
 from core.training.or_grpo import robust_advantages
-from core.training.prompts import Markers, split_reasoning
+from core.datasets.prompts import Markers
+from core.training.prompts import split_reasoning
 from core.training.rewards import make_correctness_reward, make_format_reward
 
 M = Markers("<start_working_out>", "<end_working_out>", "<SOLUTION>", "</SOLUTION>")

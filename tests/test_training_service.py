@@ -134,3 +134,19 @@ def test_bad_start_requests_are_refused_with_a_message(client, body, status, tex
     assert response.status_code == status and text in response.json["error"] + str(response.json["details"])
     assert time.monotonic() - started < 5  # offline checks answer at once
     assert client.get("/api/training/sessions").json["sessions"] == []
+
+
+def test_an_uploaded_dataset_trains_and_cannot_be_deleted_while_in_use(client, tiny_model_dir):
+    from tests.dataset_fixtures import QA_ROWS, jsonl_bytes, upload_and_process
+
+    dataset = upload_and_process(client, "qa.jsonl", jsonl_bytes(QA_ROWS))
+    assert dataset["status"] == "Ready"
+    config = tiny_config(tiny_model_dir, dataset={"source": f"dataset:{dataset['id']}"},
+                         pre_training={"enabled": False}, training={"samples_per_epoch": 12})
+    sid = start(client, config)
+    response = client.delete(f"/api/datasets/{dataset['id']}")
+    assert response.status_code == 409 and sid in response.json["error"]
+    detail = wait_for(client, sid, status_is("completed", "failed"))
+    assert detail["session"]["status"] == "completed"
+    assert detail["session"]["dataset_id"] == dataset["id"]
+    assert client.delete(f"/api/datasets/{dataset['id']}").status_code == 200

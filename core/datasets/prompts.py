@@ -16,6 +16,10 @@ class Markers:
     solution_start: str = "<SOLUTION>"
     solution_end: str = "</SOLUTION>"
 
+    def wrap(self, reasoning: str, answer: str) -> str:
+        """An answer in the marker format: what SFT pre-training teaches and the format reward checks."""
+        return f"{self.reasoning_start}{reasoning}{self.reasoning_end}{self.solution_start}{answer}{self.solution_end}"
+
     def problems(self) -> list[str]:
         values = asdict(self)
         found = [f"{name.replace('_', ' ')} marker is empty" for name, v in values.items() if not v.strip()]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.training.prompts import Markers, conversation, split_reasoning
+from core.datasets.prompts import Markers, chat_messages
+from core.training.prompts import split_reasoning
 from core.training.rewards import answers_match, extract_solution, format_score
 
 
@@ -28,7 +29,7 @@ def evaluate(model, tokenizer, rows: list[dict], system_prompt: str, markers: Ma
     examples = []
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
-        prompts = [tokenizer.apply_chat_template(conversation(system_prompt, r["instruction"]), tokenize=False,
+        prompts = [tokenizer.apply_chat_template(chat_messages(r["instruction"], system_prompt), tokenize=False,
                                                  add_generation_prompt=True) for r in batch]
         inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         with torch.no_grad():

@@ -2,26 +2,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from core.datasets.prompts import Markers, chat_messages
 
 if TYPE_CHECKING:
     from core.training_config import DatasetSection
 
 
-@dataclass(frozen=True)
-class Markers:
-    reasoning_start: str
-    reasoning_end: str
-    solution_start: str
-    solution_end: str
-
-    @classmethod
-    def from_config(cls, dataset: DatasetSection) -> "Markers":
-        return cls(dataset.reasoning_start, dataset.reasoning_end, dataset.solution_start, dataset.solution_end)
-
-    def format(self, reasoning: str, answer: str) -> str:
-        return f"{self.reasoning_start}{reasoning}{self.reasoning_end}{self.solution_start}{answer}{self.solution_end}"
+def markers_from_config(dataset: "DatasetSection") -> Markers:
+    return Markers(dataset.reasoning_start, dataset.reasoning_end, dataset.solution_start, dataset.solution_end)
 
 
 _GSM8K_ANSWER = re.compile(r"####\s*(.+)\s*$", re.S)
@@ -39,14 +29,10 @@ def split_reasoning(row: dict) -> tuple[str, str]:
     return reasoning, answer or response
 
 
-def conversation(system_prompt: str, instruction: str) -> list[dict]:
-    # Always pass our system message: SmolLM2's template inserts its own otherwise.
-    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": instruction}]
-
-
 def grpo_examples(rows: list[dict], system_prompt: str) -> list[dict]:
     """Prompts for GRPO; the reference answer travels as a column the rewards receive."""
-    return [{"prompt": conversation(system_prompt, row["instruction"]), "answer": split_reasoning(row)[1]}
+    # Always pass our system message: SmolLM2's template inserts its own otherwise.
+    return [{"prompt": chat_messages(row["instruction"], system_prompt), "answer": split_reasoning(row)[1]}
             for row in rows]
 
 
@@ -55,8 +41,8 @@ def sft_examples(rows: list[dict], system_prompt: str, markers: Markers) -> list
     examples = []
     for row in rows:
         reasoning, answer = split_reasoning(row)
-        examples.append({"prompt": conversation(system_prompt, row["instruction"]),
-                         "completion": [{"role": "assistant", "content": markers.format(reasoning, answer)}]})
+        examples.append({"prompt": chat_messages(row["instruction"], system_prompt),
+                         "completion": [{"role": "assistant", "content": markers.wrap(reasoning, answer)}]})
     return examples
 
 

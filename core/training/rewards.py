@@ -13,7 +13,8 @@ import math
 import re
 from collections.abc import Callable
 
-from core.training.prompts import Markers, completion_text
+from core.datasets.prompts import Markers
+from core.training.prompts import completion_text
 
 log = logging.getLogger(__name__)
 

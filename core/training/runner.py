@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.training.callbacks import Emit, EventCallback, RewardRecorder
-from core.training.prompts import Markers, grpo_examples, sft_examples
+from core.training.prompts import grpo_examples, markers_from_config, sft_examples
 from core.training.rewards import build_rewards
 from core.training.runtime import Runtime, resolve_runtime
 from core.training_config import TrainingConfig
@@ -129,7 +129,7 @@ def run_training(job: TrainingJob) -> str:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(job.model_path, dtype=runtime.dtype)
     system_prompt = config.dataset.resolved_system_prompt()
-    markers = Markers.from_config(config.dataset)
+    markers = markers_from_config(config.dataset)
 
     pre = config.pre_training
     run_sft = pre.enabled and not paths.sft_done

@@ -10,10 +10,18 @@ EXTENSION_KEY = "tunewright.training"
 
 def init_app(app: Flask) -> None:
     """Register the service and mark sessions orphaned by a previous server as interrupted (a DB fix-up only)."""
+    from services.datasets import register_usage_checker
+
     service = TrainingService(app)
     app.extensions[EXTENSION_KEY] = service
+    register_usage_checker(datasets_in_use)
     if app.config.get("AUTO_MIGRATE"):
         service.recover_interrupted()
+
+
+def datasets_in_use(dataset_id: int) -> list[str]:
+    """Queued or running sessions that read this dataset: it must not be deleted under them."""
+    return get_training_service().sessions_using_dataset(dataset_id)
 
 
 def get_training_service() -> TrainingService:
