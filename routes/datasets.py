@@ -2,16 +2,11 @@
 from flask import Blueprint, jsonify, request, send_file
 
 from services import datasets
+from routes.request_json import json_body
 from services.errors import ServiceError
 
 bp = Blueprint("datasets", __name__)
 
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ServiceError("Send a JSON object in the request body.")
-    return body
 
 
 @bp.get("/list")
@@ -29,7 +24,7 @@ def upload():
 
 @bp.post("/preview")
 def preview():
-    return jsonify(datasets.preview(_json_body()))
+    return jsonify(datasets.preview(json_body()))
 
 
 @bp.get("/catalog")
@@ -39,7 +34,7 @@ def catalog():
 
 @bp.post("/catalog")
 def add_from_hub():
-    record = datasets.add_hub_dataset(_json_body())
+    record = datasets.add_hub_dataset(json_body())
     return jsonify(dataset=datasets.to_dict(record)), 202
 
 
@@ -50,7 +45,7 @@ def get(dataset_id: int):
 
 @bp.patch("/<int:dataset_id>")
 def update(dataset_id: int):
-    record = datasets.update_record(dataset_id, _json_body())
+    record = datasets.update_record(dataset_id, json_body())
     return jsonify(dataset=datasets.to_dict(record, detail=True))
 
 

@@ -2,16 +2,10 @@
 from flask import Blueprint, jsonify, request
 
 from services import prompt_templates
-from services.errors import ServiceError
+from routes.request_json import json_body
 
 bp = Blueprint("prompt_templates", __name__)
 
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ServiceError("Send a JSON object in the request body.")
-    return body
 
 
 @bp.get("")
@@ -21,7 +15,7 @@ def list_():
 
 @bp.post("")
 def create():
-    return jsonify(template=prompt_templates.create_template(_json_body())), 201
+    return jsonify(template=prompt_templates.create_template(json_body())), 201
 
 
 @bp.get("/<template_id>")
@@ -31,7 +25,7 @@ def get(template_id: str):
 
 @bp.patch("/<template_id>")
 def update(template_id: str):
-    return jsonify(template=prompt_templates.update_template(template_id, _json_body()))
+    return jsonify(template=prompt_templates.update_template(template_id, json_body()))
 
 
 @bp.delete("/<template_id>")

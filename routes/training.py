@@ -3,22 +3,16 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from core.training_config import default_config
-from services.errors import NotFoundError, ServiceError
+from routes.request_json import json_body
+from services.errors import NotFoundError
 from services.storage import resolve_inside, safe_filename
 from services.training import get_training_service
 from services.training.records import session_detail, session_summary
 
 bp = Blueprint("training", __name__)
-
-
-def _body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ServiceError("Send a JSON object body.")
-    return data
 
 
 def _saved_config(name: str) -> dict:
@@ -30,7 +24,7 @@ def _saved_config(name: str) -> dict:
 
 @bp.post("/start")
 def start():
-    data = _body()
+    data = json_body()
     config = _saved_config(str(data["config_name"])) if data.get("config_name") else data.get("config", {})
     session = get_training_service().create(config, session_id=data.get("session_id"),
                                             priority=data.get("priority", "normal"))
@@ -39,13 +33,13 @@ def start():
 
 @bp.post("/stop")
 def stop():
-    session = get_training_service().stop(str(_body().get("session_id", "")))
+    session = get_training_service().stop(str(json_body().get("session_id", "")))
     return jsonify(session=session_summary(session))
 
 
 @bp.post("/resume")
 def resume():
-    session = get_training_service().resume(str(_body().get("session_id", "")))
+    session = get_training_service().resume(str(json_body().get("session_id", "")))
     return jsonify(session=session_summary(session))
 
 

@@ -9,19 +9,14 @@ completion in the marker format.
 from __future__ import annotations
 
 import random
-import zlib
+
+from core.datasets.generated import distinct_rows
 
 NAMES = ("Ava", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kofi", "Lena", "Mateo",
          "Nia", "Omar", "Pia", "Quinn", "Ravi", "Sara", "Tom")
 ITEMS = ("apples", "books", "coins", "marbles", "stickers", "pencils", "cookies", "shells", "cards", "stamps")
 
-SPLITS = ("train", "test")
 DEFAULT_SIZES = {"train": 400, "test": 50}
-
-
-def split_of(question: str) -> str:
-    """A question's split depends on its text alone, so the splits can never overlap."""
-    return "test" if zlib.crc32(question.encode()) % 10 == 0 else "train"
 
 
 def _problem(rng: random.Random) -> dict:
@@ -50,19 +45,5 @@ def _problem(rng: random.Random) -> dict:
 
 def generate(split: str = "train", n: int | None = None, seed: int = 3407) -> list[dict]:
     """``n`` distinct problems of ``split`` ("train" or "test")."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
-    n = DEFAULT_SIZES[split] if n is None else n
-    rng = random.Random(seed)
-    rows: list[dict] = []
-    seen: set[str] = set()
-    for _ in range(200 * n + 1000):
-        if len(rows) >= n:
-            break
-        row = _problem(rng)
-        if row["question"] not in seen and split_of(row["question"]) == split:
-            seen.add(row["question"])
-            rows.append(row)
-    if len(rows) < n:
-        raise ValueError(f"only {len(rows)} distinct {split} problems can be generated, {n} asked")
-    return rows
+    n = DEFAULT_SIZES.get(split, 0) if n is None else n
+    return distinct_rows(_problem, "question", split, n, seed)

@@ -8,9 +8,9 @@ test never share one.
 from __future__ import annotations
 
 import random
-import zlib
 
-SPLITS = ("train", "test")
+from core.datasets.generated import distinct_rows
+
 DEFAULT_SIZES = {"train": 500, "test": 50}
 
 WORDS = ("river", "planet", "garden", "lantern", "window", "pepper", "violin", "marble", "candle", "forest",
@@ -23,10 +23,6 @@ PLURALS = {"child": "children", "mouse": "mice", "goose": "geese", "tooth": "tee
            "bus": "buses", "cactus": "cacti", "wolf": "wolves", "hero": "heroes", "baby": "babies"}
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven", "twelve")
-
-
-def split_of(instruction: str) -> str:
-    return "test" if zlib.crc32(instruction.encode()) % 10 == 0 else "train"
 
 
 def _task(rng: random.Random) -> dict:
@@ -69,19 +65,5 @@ def _task(rng: random.Random) -> dict:
 
 def generate(split: str = "train", n: int | None = None, seed: int = 3407) -> list[dict]:
     """``n`` distinct tasks of ``split`` ("train" or "test"), each ``{"instruction", "response", "task"}``."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
-    n = DEFAULT_SIZES[split] if n is None else n
-    rng = random.Random(seed)
-    rows: list[dict] = []
-    seen: set[str] = set()
-    for _ in range(200 * n + 1000):
-        if len(rows) >= n:
-            break
-        row = _task(rng)
-        if row["instruction"] not in seen and split_of(row["instruction"]) == split:
-            seen.add(row["instruction"])
-            rows.append(row)
-    if len(rows) < n:
-        raise ValueError(f"only {len(rows)} distinct {split} tasks can be generated, {n} asked")
-    return rows
+    n = DEFAULT_SIZES.get(split, 0) if n is None else n
+    return distinct_rows(_task, "instruction", split, n, seed)

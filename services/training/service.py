@@ -25,6 +25,7 @@ from services.storage import resolve_inside
 from services.training import records
 from services.training.status import ACTIVE, LIVE, RESUMABLE, Status, check_transition
 from websockets.emit import safe_emit
+from websockets.rooms import session_room
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -221,8 +222,6 @@ class TrainingService:
                 event = "training_complete" if status is Status.COMPLETED else \
                     "training_error" if status is Status.FAILED else None
                 if event:
-                    from websockets.rooms import session_room
-
                     safe_emit(event, {"session_id": session_id, "status": status.value, "error": error,
                                       "adapter": str(SessionPaths(Path(session.output_dir)).adapter)},
                               to=session_room(session_id))

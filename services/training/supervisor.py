@@ -1,13 +1,14 @@
 """One supervisor per running session: spawns the child, relays its events, decides how it ended.
 
-The loop is a ``socketio.start_background_task`` that polls the pipe and
-yields with ``socketio.sleep``: a thread in threading mode, a green thread
-under eventlet (DESIGN §2, §4), the same code in both.
+The loop is a ``socketio.start_background_task``: a thread in threading mode,
+a green thread under eventlet (DESIGN §2, §4), where it polls the pipe and
+yields with ``socketio.sleep``.
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+from multiprocessing import connection as mp_connection
 import time
 from collections import deque
 from pathlib import Path
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.05  # eventlet: poll interval
+WAIT_SECONDS = 1.0  # threading: longest block, so a stop deadline is checked at least this often
 MAX_EVENTS_PER_BATCH = 500
 SIGNAL_NAMES = {-9: "SIGKILL: killed, often by the out-of-memory killer", -11: "SIGSEGV: crashed in native code",
                 -15: "SIGTERM: terminated", -6: "SIGABRT: aborted"}
@@ -95,7 +97,7 @@ class Supervisor:
                     self.kill()
                 if closed and not self.process.is_alive():
                     break
-                socketio.sleep(POLL_SECONDS)
+                self._wait_for_events()
             self.process.join(5)
             self._finish()
         except Exception:
@@ -103,6 +105,15 @@ class Supervisor:
             self.kill()
             self.error = self.error or "The server lost track of this session; see the server log."
             self._finish()
+
+    def _wait_for_events(self) -> None:
+        """Sleep until the child sends something or exits. In threading mode this blocks on the pipe and
+        the process sentinel (no periodic wake-ups stealing a core from training); under eventlet it
+        polls and yields to the hub."""
+        if socketio.async_mode == "threading":
+            mp_connection.wait([self._conn, self.process.sentinel], timeout=WAIT_SECONDS)
+        else:
+            socketio.sleep(POLL_SECONDS)
 
     def _drain(self) -> tuple[list[dict], bool]:
         events: list[dict] = []
