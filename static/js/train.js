@@ -39,11 +39,13 @@
     requestAnimationFrame(() => { pending = false; Object.values(charts).forEach((c) => c.update("none")); });
   }
 
+  const PALETTE = ["#20c997", "#fd7e14", "#6f42c1", "#d63384", "#0dcaf0", "#6c757d"];
   function datasetFor(chart, key) {
     let ds = chart.data.datasets.find((d) => d.metricKey === key);
     if (!ds) { // reward components appear as TRL logs them: rewards/<name>/mean
+      const color = PALETTE[(chart.data.datasets.length - 2) % PALETTE.length];
       ds = { label: key.replace(/^rewards\//, "").replace(/\/mean$/, ""), metricKey: key, data: [], pointRadius: 1,
-             borderWidth: 1 };
+             borderWidth: 1, borderColor: color, backgroundColor: color };
       chart.data.datasets.push(ds);
     }
     return ds;
