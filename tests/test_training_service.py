@@ -73,6 +73,15 @@ def test_stop_mid_run_checkpoints_and_resume_continues_without_duplicates(client
 
     PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(checkpoint))
 
+    # A server killed between the child's send and its own commit loses those rows; the resume restores
+    # them from the checkpoint's log history.
+    from extensions import db
+    from services.models.training import TrainingMetric
+
+    with client.application.app_context():
+        db.session.execute(db.delete(TrainingMetric).where(TrainingMetric.session_id == sid))
+        db.session.commit()
+
     assert client.post("/api/training/resume", json={"session_id": sid}).status_code == 200
     detail = wait_for(client, sid, status_is("completed", "failed"))
     assert detail["session"]["status"] == "completed", detail["session"]["error"]

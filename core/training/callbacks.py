@@ -27,6 +27,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def clean_metrics(logs: dict[str, Any]) -> dict[str, Any]:
+    return {key: _clean(value) for key, value in logs.items()}
+
+
 class RewardRecorder:
     """Wraps reward functions to keep the latest batch's completions and per-reward scores.
 
@@ -103,7 +107,7 @@ class EventCallback(TrainerCallback):
         return control
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        metrics = {key: _clean(value) for key, value in (logs or {}).items()}
+        metrics = clean_metrics(logs or {})
         self.emit({"type": "metrics", "phase": self.phase, "step": state.global_step,
                    "global_step": self.step_offset + state.global_step, "metrics": metrics})
         if self.recorder is not None:

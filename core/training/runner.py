@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.training.callbacks import Emit, EventCallback, RewardRecorder
+from core.training.callbacks import Emit, EventCallback, RewardRecorder, clean_metrics
 from core.training.prompts import grpo_examples, markers_from_config, sft_examples
 from core.training.rewards import build_rewards
 from core.training.runtime import Runtime, resolve_runtime
@@ -67,6 +67,20 @@ def resume_state(paths: SessionPaths) -> tuple[str, int]:
         checkpoint = latest_checkpoint(paths.sft_checkpoints)
         phase = "sft"
     return phase, int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint else 0
+
+
+def checkpoint_history(paths: SessionPaths, phase: str) -> tuple[list[dict], int]:
+    """The metrics TRL recorded in the latest checkpoint of ``phase`` (its trainer_state.json log history) and
+    the step offset of that phase, so a resume can restore rows whose live events were lost with a server."""
+    folder = paths.sft_checkpoints if phase == "sft" else paths.grpo_checkpoints
+    checkpoint = latest_checkpoint(folder)
+    if checkpoint is None:
+        return [], 0
+    history = json.loads((checkpoint / "trainer_state.json").read_text()).get("log_history", [])
+    offset = 0
+    if phase == "grpo" and paths.sft_done:
+        offset = json.loads((paths.sft_adapter / SFT_DONE).read_text())["steps"]
+    return [clean_metrics(entry) for entry in history if "step" in entry], offset
 
 
 def sft_steps(config: TrainingConfig, rows: int) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from core.default_model import DEFAULT_MODEL_ID
 from core.model_registry import Availability, availability
-from core.training.runner import SessionPaths, resume_state
+from core.training.runner import SessionPaths, checkpoint_history, resume_state
 from core.training_config import ConfigValidationError, TrainingConfig, parse_config
 from extensions import db
 from services.errors import ConflictError, NotFoundError, ServiceError
@@ -151,6 +151,11 @@ class TrainingService:
             output = Path(session.output_dir)
             records.replay_spool(session, output / SPOOL_FILE)
             phase, step = resume_state(SessionPaths(output))
+            # Steps a dying server never stored are in the checkpoint's own log history.
+            history, offset = checkpoint_history(SessionPaths(output), phase)
+            for entry in history:
+                values = {k: v for k, v in entry.items() if k != "step"}
+                records.upsert_metric(session.id, phase, entry["step"], offset + entry["step"], values)
             records.drop_rows_after(session.id, phase, step)
             if phase == "sft":
                 records.drop_rows_after(session.id, "grpo", 0)
