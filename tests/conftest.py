@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import build_tiny_model, make_test_config, reset_database
 
-pytest_plugins = ["tests.live_server"]
+pytest_plugins = ["tests.live_server", "tests.browser"]
 
 
 @pytest.fixture

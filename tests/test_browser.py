@@ -1,29 +1,12 @@
 """The pages in a real browser: Debian's chromium driven by Playwright against a live server."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import requests
 
 from tests.training_helpers import tiny_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium")
-    assert executable, "chromium is missing: `make test` installs it (scripts/setup_browser.sh)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_system_bar_updates_live(browser, live_server):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -25,45 +24,37 @@ def test_wizard_dataset_step_renders(client):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_dataset_step_and_page_in_a_browser(live_server, tmp_path):
+def test_dataset_step_and_page_in_a_browser(browser, live_server, tmp_path):
     """Upload through the page, see it Ready; the wizard step previews the prompt and saves the choice."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if not chromium:
-        pytest.skip("chromium is not installed")
     data = tmp_path / "browser.jsonl"
     data.write_bytes(jsonl_bytes(QA_ROWS))
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{live_server.url}/datasets")
-        page.set_input_files("#upload-file", str(data))
-        page.fill("#upload-form [name=tags]", "browser")
-        page.click("#upload-form button[type=submit]")
-        row = page.locator("#datasets-table tbody tr", has_text="browser")
-        row.locator(".badge", has_text="Ready").wait_for(timeout=20_000)
-        assert "12" in row.inner_text()
-        row.get_by_role("button", name="Open").click()
-        page.locator("#detail-preview tbody tr").first.wait_for()
-        assert QA_ROWS[0]["question"] in page.inner_text("#detail-preview")
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server.url}/datasets")
+    page.set_input_files("#upload-file", str(data))
+    page.fill("#upload-form [name=tags]", "browser")
+    page.click("#upload-form button[type=submit]")
+    row = page.locator("#datasets-table tbody tr", has_text="browser")
+    row.locator(".badge", has_text="Ready").wait_for(timeout=20_000)
+    assert "12" in row.inner_text()
+    row.get_by_role("button", name="Open").click()
+    page.locator("#detail-preview tbody tr").first.wait_for()
+    assert QA_ROWS[0]["question"] in page.inner_text("#detail-preview")
 
-        page.goto(f"{live_server.url}/wizard/dataset")
-        page.select_option("#ds-source", "builtin:arithmetic")
-        page.locator("#pv-table tbody tr").first.wait_for(timeout=60_000)
-        page.wait_for_function("document.getElementById('pv-prompt').textContent.includes('<SOLUTION>')",
-                               timeout=60_000)
-        prompt = page.inner_text("#pv-prompt")
-        assert "<|im_start|>system" in prompt and "<|im_start|>assistant" in prompt
-        page.fill("#ds-max", "40")
-        page.click("#step-continue")
-        page.wait_for_url("**/wizard/config")
-        saved = json.loads(page.evaluate("localStorage.getItem('tunewright.wizard.dataset')"))
-        assert saved["source"] == "builtin:arithmetic" and saved["max_samples"] == 40
-        assert saved["solution_start"] == "<SOLUTION>" and "<SOLUTION>" in saved["system_prompt"]
-        browser.close()
+    page.goto(f"{live_server.url}/wizard/dataset")
+    page.select_option("#ds-source", "builtin:arithmetic")
+    page.locator("#pv-table tbody tr").first.wait_for(timeout=60_000)
+    page.wait_for_function("document.getElementById('pv-prompt').textContent.includes('<SOLUTION>')",
+                           timeout=60_000)
+    prompt = page.inner_text("#pv-prompt")
+    assert "<|im_start|>system" in prompt and "<|im_start|>assistant" in prompt
+    page.fill("#ds-max", "40")
+    page.click("#step-continue")
+    page.wait_for_url("**/wizard/config")
+    saved = json.loads(page.evaluate("localStorage.getItem('tunewright.wizard.dataset')"))
+    assert saved["source"] == "builtin:arithmetic" and saved["max_samples"] == 40
+    assert saved["solution_start"] == "<SOLUTION>" and "<SOLUTION>" in saved["system_prompt"]
+    page.close()
     assert errors == []
 

@@ -135,13 +135,6 @@ class TrainingService:
             self._announce(session)
             return session
 
-    def kill(self, session_id: str) -> None:
-        """Hard stop without waiting for the step to end (the admin's last resort, and tests)."""
-        supervisor = self._supervisors.get(session_id)
-        if supervisor is None:
-            raise ConflictError(f"Session {session_id} has no running process.")
-        supervisor.kill()
-
     def resume(self, session_id: str) -> TrainingSession:
         with self._lock:
             session = self.get(session_id)
