@@ -123,7 +123,6 @@ class TrainingService:
             status = Status(session.status)
             if status is Status.QUEUED:
                 self._transition(session, Status.STOPPED, error=None)
-                session.finished_at = utcnow()
             elif status is Status.RUNNING:
                 self._transition(session, Status.STOPPING)
                 supervisor = self._supervisors.get(session_id)
@@ -154,7 +153,6 @@ class TrainingService:
                 records.drop_rows_after(session.id, "grpo", 0)
             self._transition(session, Status.QUEUED, error=None)
             session.resume_requested = True
-            session.finished_at = None
             db.session.commit()
             self._announce(session)
         self.dispatch()
@@ -191,7 +189,6 @@ class TrainingService:
                     job = self._job(session, device)
                 except ServiceError as exc:  # e.g. the dataset was deleted while the session waited
                     self._transition(session, Status.FAILED, error=exc.message)
-                    session.finished_at = utcnow()
                     db.session.commit()
                     self._announce(session)
                     continue
@@ -213,7 +210,6 @@ class TrainingService:
             session = db.session.get(TrainingSession, session_id)
             if session is not None:
                 self._transition(session, status, error=error)
-                session.finished_at = utcnow()
                 session.child_pid = None
                 db.session.commit()
                 self._announce(session)
@@ -257,6 +253,10 @@ class TrainingService:
     def _transition(self, session: TrainingSession, new: Status, error: object = _KEEP) -> None:
         check_transition(Status(session.status), new)
         session.status = new.value
+        if new not in ACTIVE:
+            session.finished_at = utcnow()
+        elif new is Status.QUEUED:
+            session.finished_at = None
         if error is not _KEEP:
             session.error = error
 
