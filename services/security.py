@@ -1,6 +1,6 @@
 """Who may talk to the studio, written once for every route and the Socket.IO handshake.
 
-- **Host**: only trusted names (DNS rebinding): Flask's own ``TRUSTED_HOSTS`` check answers 400.
+- **Host**: only trusted names (DNS rebinding), else 400.
 - **Origin**: a state-changing request (or a WebSocket) that carries an ``Origin`` must come from this
   studio's own origin or one in ``TUNEWRIGHT_ALLOWED_ORIGINS``, else 403. Browsers always send ``Origin`` on
   cross-site requests; scripts and curl send none and pass.
@@ -17,6 +17,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 from collections.abc import Callable
@@ -25,15 +26,16 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app, jsonify, redirect, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import BadRequest, SecurityError
-from werkzeug.sansio.utils import get_host
+from werkzeug.exceptions import BadRequest
 
 log = logging.getLogger(__name__)
 
 TOKEN_COOKIE = "tunewright_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _LARGE_BODY = "_tunewright_large_body"
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # \u0000, not an escaped backslash before "u0000"
+_HOST = re.compile(r"([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::[0-9]{1,5})?")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")
@@ -67,23 +69,37 @@ def _machine_names() -> list[str]:
 
 
 def trusted_hosts(bind_host: str, configured: str | None) -> list[str] | None:
-    """``TRUSTED_HOSTS`` for Flask: the configured list (``*`` = any), else loopback names and the bound host."""
+    """Trusted Host names: the configured list (``*`` = any), else loopback names and the bound host."""
     if configured:
         values = [v.strip() for v in configured.split(",") if v.strip()]
-        return None if "*" in values else values
+        return None if "*" in values else sorted({_bare(v) for v in values})
     hosts = list(LOOPBACK_HOSTS)
     if bind_host in ("0.0.0.0", "::", ""):
         hosts += _machine_names()
     elif bind_host not in hosts:
         hosts.append(bind_host)
-    hosts += [f"[{h}]" for h in hosts if ":" in h and not h.startswith("[")]
-    return sorted(set(hosts))
+    return sorted({_bare(h) for h in hosts})
+
+
+def _bare(host: str) -> str:
+    return host.strip().lower().strip("[]")
+
+
+def host_trusted(host_header: str | None, trusted: list[str] | None) -> bool:
+    """Whether a ``Host`` header (``name[:port]``, ``[v6][:port]``) names a trusted host. Hand-written because
+    werkzeug's ``host_is_trusted`` cuts IPv6 entries at their first colon, so ``::1`` could never match."""
+    if not host_header or not _HOST.fullmatch(host_header.lower()):
+        return False
+    if trusted is None:
+        return True
+    name = _HOST.fullmatch(host_header.lower()).group(1).strip("[]")
+    return any(name == ref or (ref.startswith(".") and name.endswith(ref)) for ref in trusted)
 
 
 def configure(app: Flask) -> None:
     """Derive the access settings from the config (called by the factory before anything is served)."""
     bind_host = app.config.get("BIND_HOST") or "127.0.0.1"
-    app.config["TRUSTED_HOSTS"] = trusted_hosts(bind_host, app.config.get("TRUSTED_HOSTS_SETTING"))
+    app.config["TRUSTED_HOST_NAMES"] = trusted_hosts(bind_host, app.config.get("TRUSTED_HOSTS_SETTING"))
     app.config["ALLOWED_ORIGINS"] = frozenset(
         o.strip().rstrip("/") for o in (app.config.get("ALLOWED_ORIGINS_SETTING") or "").split(",") if o.strip())
     required = app.config.get("REQUIRE_TOKEN")
@@ -139,9 +155,7 @@ def request_token() -> str | None:
 def socket_refusal(environ: dict, auth: Any) -> str | None:
     """Why a Socket.IO connection is refused (Host, token), or None. Origins are checked by engineio."""
     app = current_app
-    try:
-        get_host(environ, app.config.get("TRUSTED_HOSTS"))
-    except SecurityError:
+    if not host_trusted(environ.get("HTTP_HOST"), app.config["TRUSTED_HOST_NAMES"]):
         return "Untrusted Host header."
     token = app.config.get("ACCESS_TOKEN")
     if not token:
@@ -176,8 +190,11 @@ def _refuse(status: int, message: str):
 
 
 def _check_request():
-    """before_request: Origin, token, body size, in that order (a refused request reads no body)."""
+    """before_request: Host, Origin, token, body size, in that order (a refused request reads no body)."""
     app = current_app
+    if not host_trusted(request.headers.get("Host"), app.config["TRUSTED_HOST_NAMES"]):
+        return jsonify(error=f"Untrusted Host header {request.headers.get('Host')!r}: open the studio by an "
+                             "address it trusts, or add this one to TUNEWRIGHT_TRUSTED_HOSTS.", details=[]), 400
     if request.method not in SAFE_METHODS:
         origin = request.headers.get("Origin")
         if not origin_allowed(origin, request.environ):
@@ -229,8 +246,8 @@ class StrictJSONProvider(DefaultJSONProvider):
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         text = s.decode("utf-8") if isinstance(s, (bytes, bytearray)) else s
-        if "\x00" in text or "\\u0000" in text:
-            raise BadRequest("The JSON body holds a NUL character (\\u0000), which is not accepted.")
+        if "\x00" in text or _ESCAPED_NUL.search(text):
+            raise BadRequest("The JSON body holds a NUL character, which is not accepted.")
 
         def refuse(constant: str) -> None:
             raise BadRequest(f"The JSON body holds {constant}, which is not a JSON number: send a finite number.")
