@@ -16,6 +16,8 @@ bp = Blueprint("training", __name__)
 
 
 def _saved_config(name: str) -> dict:
+    if len(name) > 200:
+        raise ServiceError("A saved config name has at most 200 characters.")
     path = resolve_inside(current_app.config["CONFIG_FOLDER"], safe_filename(name) + ".json")
     if not path.is_file():
         raise NotFoundError(f"No saved config named {name!r}.")
