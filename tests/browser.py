@@ -19,3 +19,27 @@ def browser():
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def wait_js(page, expression: str, arg=None, timeout: float = 30000, interval: float = 0.1):
+    """``page.wait_for_function`` that works under our Content-Security-Policy: Playwright compiles that
+    predicate with ``new Function`` in the page, which a policy without 'unsafe-eval' refuses (as it should),
+    while ``page.evaluate`` goes through the DevTools protocol. Returns the first truthy value."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout / 1000:.0f} s waiting for {expression}")
+        time.sleep(interval)
+
+
+def csp_violations(page) -> list[str]:
+    """Collects the page's Content-Security-Policy violations (reported on the console) while the test runs."""
+    found: list[str] = []
+    page.on("console", lambda message: found.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return found

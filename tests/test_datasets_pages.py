@@ -6,6 +6,7 @@ import json
 import pytest
 
 from tests.dataset_fixtures import QA_ROWS, jsonl_bytes
+from tests.browser import csp_violations, wait_js
 
 
 def test_datasets_page_renders_with_filters_and_nav_link(client):
@@ -45,7 +46,7 @@ def test_dataset_step_and_page_in_a_browser(browser, live_server, tmp_path):
     page.goto(f"{live_server.url}/wizard/dataset")
     page.select_option("#ds-source", "builtin:arithmetic")
     page.locator("#pv-table tbody tr").first.wait_for(timeout=60_000)
-    page.wait_for_function("document.getElementById('pv-prompt').textContent.includes('<SOLUTION>')",
+    wait_js(page, "document.getElementById('pv-prompt').textContent.includes('<SOLUTION>')",
                            timeout=60_000)
     prompt = page.inner_text("#pv-prompt")
     assert "<|im_start|>system" in prompt and "<|im_start|>assistant" in prompt

@@ -172,3 +172,24 @@ def test_uploads_and_sessions_refuse_a_full_disk(test_config):
     assert list(Path(test_config["UPLOAD_FOLDER"]).iterdir()) == []
     start = client.post("/api/training/start", json={"config": {}})
     assert start.status_code == 507
+
+
+@pytest.mark.db
+def test_history_replayed_on_join_is_downsampled_and_the_full_series_is_one_request_away(app, client):
+    from extensions import db
+    from services.models import TrainingMetric, TrainingSession
+    from services.training.records import HISTORY_POINTS, session_detail
+
+    with app.app_context():
+        db.session.add(TrainingSession(id="long", name="long", config={}, status="completed", priority=1,
+                                       output_dir="/nonexistent", last_logs=[]))
+        db.session.add_all(TrainingMetric(session_id="long", phase="grpo", step=i, global_step=i, values={"loss": i})
+                           for i in range(1, 5001))
+        db.session.commit()
+        thin = session_detail(db.session.get(TrainingSession, "long"), max_points=HISTORY_POINTS)
+    steps = [m["step"] for m in thin["metrics"]]
+    assert len(steps) <= HISTORY_POINTS + 1 and steps[0] == 1 and steps[-1] == 5000 and thin["metrics_total"] == 5000
+    assert steps == sorted(steps)
+    full = client.get("/api/training/sessions/long").json
+    assert len(full["metrics"]) == 5000
+    assert len(client.get("/api/training/sessions/long?max_points=100").json["metrics"]) <= 101
