@@ -215,3 +215,46 @@ def test_children_are_in_their_own_process_group_and_exit_when_the_server_dies(t
     server.process.wait()
     trainer.wait(timeout=150)  # the step ends, it checkpoints and exits: no orphan keeps training
     assert latest_checkpoint(SessionPaths(tmp_path / "outputs" / sid).grpo_checkpoints) is not None
+
+
+@pytest.mark.slow
+def test_gunicorn_dispatches_queued_sessions_at_start(tmp_path, test_config):
+    """gunicorn loads `flask_app:app` without running `flask_app.main`; gunicorn.conf.py starts the queue."""
+    from app_factory import create_app
+    from extensions import db
+    from services.models import TrainingSession
+    from tests.live_server import free_port
+
+    app = create_app(test_config)
+    with app.app_context():
+        db.session.add(TrainingSession(id="waiting", name="old", config={"training": {"no_such_field": 1}},
+                                       status="queued", priority=1, output_dir=str(tmp_path / "outputs" / "waiting"),
+                                       last_logs=[]))
+        db.session.commit()
+        db.engine.dispose()
+    port = free_port()
+    env = dict(os.environ, TUNEWRIGHT_ENV="production", SECRET_KEY="test", TUNEWRIGHT_HOST="127.0.0.1",
+               TUNEWRIGHT_INSTANCE_DIR=test_config["INSTANCE_PATH"], TUNEWRIGHT_UPLOAD_DIR=test_config["UPLOAD_FOLDER"],
+               TUNEWRIGHT_OUTPUT_DIR=test_config["OUTPUT_FOLDER"], TUNEWRIGHT_EXPORT_DIR=test_config["EXPORT_FOLDER"],
+               TUNEWRIGHT_CONFIG_DIR=test_config["CONFIG_FOLDER"], TUNEWRIGHT_LOG_DIR=test_config["LOG_DIR"],
+               TUNEWRIGHT_MODEL_CACHE=test_config["MODEL_CACHE"])
+    env.pop("DATABASE_URL", None)
+    root = Path(__file__).resolve().parent.parent
+    with open(tmp_path / "gunicorn.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4", "-b",
+                                    f"127.0.0.1:{port}", "flask_app:app"], cwd=root, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        status = None
+        while time.monotonic() < deadline and status != "failed":
+            try:
+                status = requests.get(f"http://127.0.0.1:{port}/api/training/sessions/waiting",
+                                      timeout=30).json()["session"]["status"]
+            except requests.RequestException:  # the worker is still importing torch
+                pass
+            time.sleep(0.5)
+        assert status == "failed", (tmp_path / "gunicorn.log").read_text()[-3000:]
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
