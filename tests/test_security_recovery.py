@@ -16,6 +16,7 @@ import requests
 
 from core.training.runner import SessionPaths, latest_checkpoint
 from services.training.liveness import process_started
+from tests.helpers import reset_database
 from tests.live_server import start_server, stop_server
 from tests.training_helpers import tiny_config
 
@@ -55,6 +56,7 @@ def test_a_session_whose_server_had_our_pid_is_marked_interrupted(test_config):
     session 'running' for ever."""
     from app_factory import create_app
 
+    reset_database(test_config["SQLALCHEMY_DATABASE_URI"])
     first = create_app(test_config)
     _running_session(first, "same-pid", server_pid=os.getpid(), server_boot_id="a-dead-server-instance",
                      server_started=process_started(os.getpid()))
@@ -66,6 +68,7 @@ def test_a_session_whose_server_had_our_pid_is_marked_interrupted(test_config):
 def test_recovery_keeps_sessions_of_live_servers_and_spots_reused_pids(test_config, sleeper):
     from app_factory import create_app
 
+    reset_database(test_config["SQLALCHEMY_DATABASE_URI"])
     app = create_app(test_config)
     alive_started = process_started(sleeper.pid)
     _running_session(app, "other-live-server", server_pid=sleeper.pid, server_boot_id="b",
