@@ -8,20 +8,19 @@ from core.rewards.base import RewardAborted, Sample, Score, Scored, samples_from
 
 log = logging.getLogger(__name__)
 
-FAILURE_STREAK_LIMIT = 64  # samples in a row without a score before a training run stops
+FAILED_BATCHES_LIMIT = 3  # batches in a row where every sample failed before a training run stops
 
 
 class CodeReward:
     """``reward(prompt, completion, **fields) -> float | None`` run in the sandbox. A sample whose call raises,
     hangs or returns a non-number scores ``None``; the first traceback of a batch is logged (the Train page
-    shows logs), and ``FAILURE_STREAK_LIMIT`` failures in a row raise :class:`RewardAborted`."""
+    shows logs), and ``FAILED_BATCHES_LIMIT`` batches in a row with no score at all raise :class:`RewardAborted`."""
 
     def __init__(self, name: str, code: str, timeout_seconds: float = 2.0):
         self.__name__ = name
         self.code = code
         self.timeout_seconds = timeout_seconds
-        self.streak = 0
-        self.last_error: str | None = None
+        self.failed_batches = 0
 
     def __getstate__(self):
         return {"name": self.__name__, "code": self.code, "timeout_seconds": self.timeout_seconds}
@@ -44,10 +43,10 @@ class CodeReward:
         if errors:
             log.warning("custom reward %r: %d of %d samples scored None; first error:\n%s", self.__name__,
                         len(errors), len(results), errors[0])
-        for score, error in results:
-            self.streak = self.streak + 1 if score is None and error else 0
-            self.last_error = error or self.last_error
-        if self.streak >= FAILURE_STREAK_LIMIT:
-            raise RewardAborted(f"custom reward {self.__name__!r} failed on {self.streak} samples in a row; "
-                                f"last error: {self.last_error}")
+        all_failed = bool(results) and len(errors) == len(results) and \
+            not all(e.startswith("returned None") for e in errors)  # None on purpose is "not applicable"
+        self.failed_batches = self.failed_batches + 1 if all_failed else 0
+        if self.failed_batches >= FAILED_BATCHES_LIMIT:
+            raise RewardAborted(f"custom reward {self.__name__!r} failed on every sample of {self.failed_batches} "
+                                f"batches in a row, so the run stopped; last error: {errors[-1].strip()[-600:]}")
         return [score for score, _ in results]
