@@ -32,7 +32,7 @@ def test_zero_std_for_the_threshold_steps():
 def test_flat_mean_truncation_kl_entropy_and_missing_fields():
     assert "flat_reward" in codes(rows(T.flat_steps, reward=0.4))
     assert "truncation" in codes(rows(5, **{"completions/clipped_ratio": 0.8}))
-    assert "kl_rising" in codes(rows(15, kl=lambda i: 0.02 * (i + 1)))
+    assert "kl_rising" in codes(rows(15, kl=lambda i: 0.002 * (i + 1) ** 2))
     assert "entropy_collapse" in codes(rows(6, entropy=lambda i: 2.0 if i == 0 else 0.1))
     missing = reward_alerts(rows(5, **{"rewards/correctness/mean": None, "rewards/format/mean": 0.5}))
     assert [(a["code"], a["component"]) for a in missing] == [("missing_field", "correctness")]
