@@ -22,6 +22,11 @@ def test():
     return jsonify(rewards.test_reward(json_body()))
 
 
+@bp.post("/samples")
+def samples():
+    return jsonify(rewards.sample_rows(json_body()))
+
+
 @bp.post("/recommend")
 def recommend():
     return jsonify(rewards.recommend(json_body()))

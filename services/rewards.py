@@ -252,6 +252,26 @@ def _needs(fn) -> tuple[str, ...]:
     return tuple(f for part, _ in getattr(fn, "parts", []) for f in _needs(part))
 
 
+def sample_rows(body: dict[str, Any]) -> dict[str, Any]:
+    """Rows of a dataset as reward-test samples, with the fields training gives the rewards (``answer``,
+    ``response`` and the row's extra keys), a good completion (the reference in the marker format) and a
+    deliberately bad one."""
+    count = body.get("count", 3)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 20:
+        raise _error("count must be 1-20.", "count")
+    markers = _markers(body.get("markers"))
+    rows = _rows_for(body)[:count]
+    samples = []
+    for row in rows:
+        reasoning, answer = split_reasoning(row)
+        extras = {k: v for k, v in row.items() if k not in ("instruction", "system", "response", "answer")}
+        fields = {**extras, "answer": answer, "response": str(row.get("response", ""))}
+        samples.append({"prompt": str(row.get("instruction", "")), "fields": fields,
+                        "good": markers.wrap(reasoning or "Working it out step by step.", answer),
+                        "bad": "I am not sure."})
+    return {"samples": samples}
+
+
 # -- recommendations -----------------------------------------------------------------------------------------------
 def _rows_for(body: dict[str, Any]) -> list[dict]:
     from core.datasets import DatasetFormatError, DatasetUnavailableError, load_examples
