@@ -80,6 +80,8 @@ class Component:
 
     def needed(self, params: Params) -> tuple[str, ...]:
         """The dataset fields this component needs with these parameters (a ``field`` parameter renames one)."""
+        if getattr(params, "tests", None):  # code_execution with its tests in the parameters
+            return ()
         chosen = getattr(params, "field", None)
         return (chosen,) if self.needs and isinstance(chosen, str) and chosen else self.needs
 

@@ -141,5 +141,5 @@ COMPONENTS = [
     Component("code_syntax", "code", "1 when the code (fenced block or whole text) parses: Python, JSON or SQL.",
               SyntaxParams, score=_syntax),
     Component("code_execution", "code", "Share of the test statements that pass after running the completion's "
-              "code in the sandbox.", ExecutionParams, score_batch=_execute),
+              "code in the sandbox.", ExecutionParams, ("tests",), score_batch=_execute),
 ]
