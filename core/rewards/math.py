@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from core.rewards.base import Component, Context, Params, Sample
-from core.rewards.text import extract_solution, final_number, normalise, numbers_close, parse_number
+from core.rewards.text import extract_solution, final_number, numbers_close, parse_number
 
 
 def answers_match(given: str | None, expected: str) -> bool:

@@ -93,9 +93,9 @@ def _markdown(sample: Sample, p: MarkdownParams, ctx: Context):
     return len(have) / len(wanted), f"has {', '.join(have) or 'none'} of {', '.join(wanted)}"
 
 
-_APA_IN_TEXT = re.compile(r"\(([A-Z][A-Za-z'\-]+(?: (?:et al\.|& [A-Z][A-Za-z'\-]+))?), (\d{4}[a-z]?|n\.d\.)\)")
+APA_IN_TEXT = re.compile(r"\(([A-Z][A-Za-z'\-]+(?: (?:et al\.|& [A-Z][A-Za-z'\-]+))?), (\d{4}[a-z]?|n\.d\.)\)")
 _APA_REFERENCE = re.compile(r"^[A-Z][A-Za-z'\-]+, (?:[A-Z]\. ?)+.*\((\d{4}[a-z]?|n\.d\.)\)\. .+", re.M)
-_MLA_IN_TEXT = re.compile(r"\(([A-Z][A-Za-z'\-]+(?: et al\.| and [A-Z][A-Za-z'\-]+)?) (\d+(?:[-–]\d+)?)\)")
+MLA_IN_TEXT = re.compile(r"\(([A-Z][A-Za-z'\-]+(?: et al\.| and [A-Z][A-Za-z'\-]+)?) (\d+(?:[-–]\d+)?)\)")
 _MLA_REFERENCE = re.compile(r"^[A-Z][A-Za-z'\-]+, [A-Z][A-Za-z'\-]+.*\. .*[\"“].+[\"”]|^[A-Z][A-Za-z'\-]+, "
                             r"[A-Z][A-Za-z'\-]+\. \*?[A-Z].+\.", re.M)
 
@@ -109,7 +109,7 @@ def _citation(sample: Sample, p: CitationParams, ctx: Context):
     styles = ["apa", "mla"] if p.style == "any" else [p.style]
     best, note = 0.0, "no citation in the chosen style"
     for style in styles:
-        in_text, ref = (_APA_IN_TEXT, _APA_REFERENCE) if style == "apa" else (_MLA_IN_TEXT, _MLA_REFERENCE)
+        in_text, ref = (APA_IN_TEXT, _APA_REFERENCE) if style == "apa" else (MLA_IN_TEXT, _MLA_REFERENCE)
         found_in_text, found_ref = bool(in_text.search(text)), bool(ref.search(text))
         score = 0.5 * found_in_text + 0.5 * found_ref
         if score > best:
