@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.rewards import metric_name
+from core.rewards import PRESETS, metric_name
 from extensions import db
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models.rewards import CustomReward
@@ -84,8 +84,9 @@ def definition(record: CustomReward) -> dict[str, Any]:
 def resolve_config_rewards(config: dict[str, Any]) -> dict[str, Any]:
     """Before a run starts: fill each ``reward.custom`` use with the saved definition (the config then records
     exactly what ran, and the training child needs no database). Refuses unknown ids and code rewards on a
-    machine without isolation."""
-    uses = ((config.get("reward") or {}).get("custom") or [])
+    machine without isolation (code rewards and the code_execution component)."""
+    reward = config.get("reward") or {}
+    uses = reward.get("custom") or []
     for i, use in enumerate(uses):
         record = db.session.get(CustomReward, use.get("id"))
         if record is None:
@@ -95,4 +96,10 @@ def resolve_config_rewards(config: dict[str, Any]) -> dict[str, Any]:
         if record.kind == "code":
             require_sandbox(f"reward.custom.{i}.id")
         use.update(definition(record))
+    executes = [p.component for p in PRESETS[reward["preset_name"]].parts] if reward.get("type") == "preset" \
+        and reward.get("preset_name") in PRESETS else []
+    executes += [c.get("name") for c in reward.get("components") or []] if reward.get("type") == "components" else []
+    executes += [c.get("name") for use in uses for c in use.get("components") or []]
+    if "code_execution" in executes:
+        require_sandbox("reward")
     return config

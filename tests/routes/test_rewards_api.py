@@ -126,3 +126,17 @@ def test_recommend_on_uploaded_datasets(client, rows, expected):
     body = client.post("/api/rewards/recommend", json={"dataset_id": dataset["id"]}).json
     assert body["recommendations"][0]["preset_id"] == expected, json.dumps(body, indent=1)
     assert client.post("/api/rewards/recommend", json={}).status_code == 400
+
+
+@pytest.mark.db
+def test_training_refuses_code_execution_without_isolation(client, monkeypatch):
+    monkeypatch.setenv("TUNEWRIGHT_SANDBOX", "off")
+    isolation.cache_clear()
+    try:
+        response = client.post("/api/training/start", json={"config": {"reward": {"type": "preset",
+                                                                                   "preset_name": "programming"}}})
+        assert response.status_code == 503 and "cannot run on this machine" in response.json["error"]
+        assert client.get("/api/training/sessions").json["sessions"] == []
+    finally:
+        monkeypatch.delenv("TUNEWRIGHT_SANDBOX")
+        isolation.cache_clear()
