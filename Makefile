@@ -10,10 +10,12 @@ PYTEST_ARGS ?=
 .PHONY: run test setup model bench-list clean-vendor
 
 run: model
+	bash scripts/setup_sandbox.sh
 	$(PY) flask_app.py
 
 test: model
 	bash scripts/setup_browser.sh
+	bash scripts/setup_sandbox.sh
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 setup: $(DEPS_STAMP) $(VENDOR_STAMP)

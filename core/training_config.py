@@ -104,15 +104,29 @@ class GRPOSection(_Section):
 
 
 class RewardComponent(_Section):
-    name: str = Field(min_length=1, max_length=100, description="Reward function name.")
-    weight: float = Field(1.0, ge=-100.0, le=100.0, description="Weight of this reward in the total.")
+    name: str = Field(..., min_length=1, max_length=64, description="Component name (GET /api/rewards/components).")
+    weight: float = Field(1.0, ge=-100.0, le=100.0, allow_inf_nan=False, description="Weight in the reward sum.")
+    params: dict[str, Any] = Field(default_factory=dict, description="The component's parameters (its schema).")
+
+
+class CustomRewardUse(_Section):
+    id: int = Field(..., ge=1, description="Id of a saved custom reward (/api/rewards/custom).")
+    weight: float = Field(1.0, ge=-100.0, le=100.0, allow_inf_nan=False, description="Weight in the reward sum.")
+    name: str | None = Field(None, max_length=100, description="Filled by the server when a run starts.")
+    kind: Literal["components", "code"] | None = Field(None, description="Filled by the server when a run starts.")
+    components: list[RewardComponent] = Field(default_factory=list, max_length=64,
+                                              description="Filled by the server: the no-code reward's parts.")
+    code: str | None = Field(None, max_length=100_000, description="Filled by the server: the code reward's source.")
 
 
 class RewardSection(_Section):
-    type: Literal["preset", "components"] = Field("preset", description="A named preset, or your own components.")
-    preset_name: str | None = Field("math", max_length=100, description="Preset used when type is 'preset'.")
+    type: Literal["preset", "components", "custom"] = Field(
+        "preset", description="preset: a preset by id; components: the list below; custom: only saved custom rewards.")
+    preset_name: str | None = Field("math", max_length=100, description="Preset id used when type is 'preset' (GET /api/rewards/presets).")
     components: list[RewardComponent] = Field(default_factory=list, max_length=64,
                                               description="Reward functions and weights when type is 'components'.")
+    custom: list[CustomRewardUse] = Field(default_factory=list, max_length=16,
+                                          description="Saved custom rewards added to the reward, each its own curve.")
 
 
 class PreTrainingSection(_Section):
@@ -151,18 +165,40 @@ def _cross_field_errors(config: TrainingConfig) -> list[dict[str, str]]:
     if config.grpo.algorithm == "gspo" and config.grpo.importance_sampling_level == "token":
         add("grpo.importance_sampling_level", "gspo uses sequence-level importance sampling",
             "Set it to 'sequence' or leave it empty.")
-    r = config.reward
-    from core.training.rewards import PRESETS, REWARD_FACTORIES
+    errors += _reward_errors(config.reward)
+    return errors
 
+
+def _reward_errors(r: RewardSection) -> list[dict[str, str]]:
+    """Preset ids and component names exist and every component's parameters fit its schema."""
+    from pydantic import ValidationError as ParamsError
+
+    from core.rewards import COMPONENTS, PRESETS
+
+    errors = []
     if r.type == "preset" and r.preset_name not in PRESETS:
-        add("reward.preset_name", f"unknown preset {r.preset_name!r}", f"Use one of: {', '.join(PRESETS)}.")
-    if r.type == "components":
-        if not r.components:
-            add("reward.components", "at least one reward component is needed", "Add a component such as 'format'.")
-        for i, component in enumerate(r.components):
-            if component.name not in REWARD_FACTORIES:
-                add(f"reward.components.{i}.name", f"unknown reward {component.name!r}",
-                    f"Use one of: {', '.join(REWARD_FACTORIES)}.")
+        errors.append({"path": "reward.preset_name", "message": f"unknown preset {r.preset_name!r}",
+                       "hint": f"Use one of: {', '.join(PRESETS)}."})
+    if r.type == "components" and not r.components:
+        errors.append({"path": "reward.components", "message": "at least one reward component is needed",
+                       "hint": "Add a component such as 'format'."})
+    if r.type == "custom" and not r.custom:
+        errors.append({"path": "reward.custom", "message": "at least one saved custom reward is needed",
+                       "hint": "Save one in the Rewards step, or pick a preset."})
+    lists = [("reward.components", r.components)] + [
+        (f"reward.custom.{i}.components", use.components) for i, use in enumerate(r.custom)]
+    for prefix, components in lists:
+        for i, component in enumerate(components):
+            if component.name not in COMPONENTS:
+                errors.append({"path": f"{prefix}.{i}.name", "message": f"unknown reward {component.name!r}",
+                               "hint": f"Use one of: {', '.join(COMPONENTS)}."})
+                continue
+            try:
+                COMPONENTS[component.name].parse_params(component.params)
+            except ParamsError as exc:
+                for e in exc.errors(include_url=False):
+                    errors.append({"path": ".".join([prefix, str(i), "params", *map(str, e["loc"])]),
+                                   "message": e["msg"], "hint": _hint(e)})
     return errors
 
 

@@ -9,6 +9,7 @@ def register_blueprints(app: Flask) -> None:
     from routes.models import bp as models_bp
     from routes.pages import bp as pages_bp
     from routes.prompt_templates import bp as prompt_templates_bp
+    from routes.rewards import bp as rewards_bp
     from routes.system import bp as system_bp
     from routes.training import bp as training_bp
 
@@ -20,3 +21,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(datasets_bp, url_prefix="/api/datasets")
     app.register_blueprint(prompt_templates_bp, url_prefix="/api/prompt-templates")
     app.register_blueprint(training_bp, url_prefix="/api/training")
+    app.register_blueprint(rewards_bp, url_prefix="/api/rewards")

@@ -5,7 +5,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.training import rewards
 from core.training.runner import SessionPaths, TrainingJob, latest_checkpoint, resume_state, run_training
 from core.training_config import parse_config
 from tests.training_helpers import arithmetic_rows, tiny_config
@@ -59,17 +58,11 @@ def test_gspo_and_or_grpo_runs_log_metrics(tmp_path, tiny_model_dir, algorithm, 
     assert len(grpo) == 2 and all(expected_key in e["metrics"] for e in grpo)
 
 
-def test_grpo_with_a_varied_reward_changes_parameters(tmp_path, tiny_model_dir, monkeypatch):
+def test_grpo_with_a_varied_reward_changes_parameters(tmp_path, tiny_model_dir):
     """A reward with variance gives GRPO a gradient (a constant one would not: DESIGN §4)."""
-    def digits_factory(markers):
-        def digits(prompts, completions, **_):
-            texts = [c[0]["content"] if isinstance(c, list) else c for c in completions]
-            return [sum(ch.isdigit() for ch in t) / max(1, len(t)) + len(t) / 100 for t in texts]
-        return digits
-
-    monkeypatch.setitem(rewards.REWARD_FACTORIES, "digits", digits_factory)
+    varied = {"name": "length", "params": {"unit": "characters", "min": 0, "max": 10, "falloff": 10}}
     outcome, events = run(tmp_path, tiny_model_dir, pre_training={"enabled": False},
-                          reward={"type": "components", "components": [{"name": "digits"}]},
+                          reward={"type": "components", "components": [varied]},
                           training={"temperature": 1.5, "samples_per_epoch": 8})
     assert outcome == "completed"
     grpo = metrics(events, "grpo")

@@ -13,6 +13,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from core.rewards.base import RewardAborted
 from core.training.prompts import completion_text
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class RewardRecorder:
         def recorded(prompts, completions, **kwargs):
             try:
                 scores = list(fn(prompts, completions, **kwargs))
+            except RewardAborted:
+                raise  # a reward that keeps failing ends the run with its reason
             except Exception as exc:  # user-facing: the log names the reward and the error
                 log.error("reward %r failed on this batch and was skipped: %s", name, exc)
                 scores = [None] * len(completions)

@@ -32,8 +32,8 @@ def split_reasoning(row: dict) -> tuple[str, str]:
 def grpo_examples(rows: list[dict], system_prompt: str) -> list[dict]:
     """Prompts for GRPO; the reference answer travels as a column the rewards receive."""
     # Always pass our system message: SmolLM2's template inserts its own otherwise.
-    return [{"prompt": chat_messages(row["instruction"], system_prompt), "answer": split_reasoning(row)[1]}
-            for row in rows]
+    return [{"prompt": chat_messages(row["instruction"], system_prompt), "answer": split_reasoning(row)[1],
+             "response": str(row.get("response", ""))} for row in rows]
 
 
 def sft_examples(rows: list[dict], system_prompt: str, markers: Markers) -> list[dict]:

@@ -221,7 +221,8 @@ def _run_grpo(job: TrainingJob, model, tokenizer, runtime: Runtime, system_promp
         raise ValueError("no prompt fits in max_sequence_length - max_new_tokens: raise max_sequence_length")
 
     recorder = RewardRecorder()
-    funcs, weights = build_rewards(r.type, r.preset_name, [(c.name, c.weight) for c in r.components], markers)
+    funcs, weights = build_rewards(r.type, r.preset_name, r.components, markers,
+                                   custom=[use.model_dump() for use in r.custom])
     args = GRPOConfig(**_common_args(config, runtime, paths.grpo_checkpoints),
                       num_train_epochs=t.num_epochs, per_device_train_batch_size=t.batch_size * t.num_generations,
                       gradient_accumulation_steps=t.gradient_accumulation_steps, num_generations=t.num_generations,

@@ -49,9 +49,14 @@ def record_event(session: TrainingSession, event: dict, logs: list[dict]) -> lis
     kind, sid = event.get("type"), session.id
     if kind == "metrics":
         upsert_metric(sid, event["phase"], event["step"], event["global_step"], event["metrics"])
-        return [("training_update", {"session_id": sid, "phase": event["phase"], "step": event["step"],
-                                     "global_step": event["global_step"], "logged_at": event.get("time"),
-                                     **event["metrics"]})]
+        emits = [("training_update", {"session_id": sid, "phase": event["phase"], "step": event["step"],
+                                      "global_step": event["global_step"], "logged_at": event.get("time"),
+                                      **event["metrics"]})]
+        if event["phase"] == "grpo":
+            from services.rewards import update_health
+
+            emits += [("reward_health", {"session_id": sid, **alert}) for alert in update_health(sid)]
+        return emits
     if kind in ("progress", "phase"):
         session.phase = event["phase"]
         session.step = event["step"]

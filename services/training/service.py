@@ -105,7 +105,10 @@ class TrainingService:
             while self._id_taken(session_id):
                 session_id = uuid.uuid4().hex[:12]
         output_dir = resolve_inside(self.app.config["OUTPUT_FOLDER"], session_id)
-        session = TrainingSession(id=session_id, name=config.name, config=config.model_dump(mode="json"),
+        from services.rewards import resolve_config_rewards
+
+        stored_config = resolve_config_rewards(config.model_dump(mode="json"))  # saved custom rewards inlined
+        session = TrainingSession(id=session_id, name=config.name, config=stored_config,
                                   status=Status.QUEUED.value, priority=PRIORITIES[priority], owner=owner,
                                   dataset_id=dataset_id, output_dir=str(output_dir), last_logs=[])
         db.session.add(session)

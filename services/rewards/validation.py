@@ -1,0 +1,77 @@
+"""Shared by the reward services: parameter and code validation, sandbox checks, error shapes."""
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from pydantic import ValidationError
+
+from core.datasets.prompts import Markers
+from core.rewards import COMPONENTS
+from core.sandbox import isolation
+from core.training_config import DatasetSection
+from services.errors import ServiceError
+
+MAX_CODE = 100_000
+
+
+def bad_request(message: str, path: str, hint: str = "", status: int | None = None) -> ServiceError:
+    return ServiceError(message, details=[{"path": path, "message": message, "hint": hint}], status_code=status)
+
+def check_components(raw: Any, path: str) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("Give at least one component.", path, "Pick components from GET /api/rewards/components.")
+    details, clean = [], []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or item.get("name") not in COMPONENTS:
+            details.append({"path": f"{path}.{i}.name", "message": f"unknown component {item!r}"[:200],
+                            "hint": f"Use one of: {', '.join(COMPONENTS)}."})
+            continue
+        weight = item.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not -100 <= weight <= 100:
+            details.append({"path": f"{path}.{i}.weight", "message": "weight must be a number in [-100, 100]",
+                            "hint": ""})
+            continue
+        try:
+            params = COMPONENTS[item["name"]].parse_params(item.get("params") or {}).model_dump()
+        except ValidationError as exc:
+            details += [{"path": ".".join([path, str(i), "params", *map(str, e["loc"])]), "message": e["msg"],
+                         "hint": "See the component's parameter schema."} for e in exc.errors(include_url=False)]
+            continue
+        clean.append({"name": item["name"], "weight": float(weight), "params": params})
+    if details:
+        raise ServiceError("The reward components are not valid.", details=details)
+    return clean
+
+
+def check_code(raw: Any, path: str = "code") -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise bad_request("Write the reward function.", path, "def reward(prompt, completion, **fields): return 1.0")
+    if len(raw) > MAX_CODE:
+        raise bad_request(f"The code is longer than {MAX_CODE} characters.", path)
+    try:
+        tree = ast.parse(raw)  # parsing only: the code itself never runs in the server
+    except SyntaxError as exc:
+        raise bad_request(f"Syntax error on line {exc.lineno}: {exc.msg}", path) from None
+    if not any(isinstance(n, ast.FunctionDef) and n.name == "reward" for n in tree.body):
+        raise bad_request("Define a top-level function named reward.", path,
+                     "def reward(prompt, completion, **fields) -> float | None")
+    return raw
+
+
+def require_sandbox(path: str) -> None:
+    iso = isolation()
+    if not iso.available:
+        raise bad_request(f"Code rewards cannot run on this machine: {iso.reason}", path,
+                     "Install bubblewrap (scripts/setup_sandbox.sh) or use a preset or no-code reward.", 503)
+
+
+def parse_markers(raw: Any) -> Markers:
+    if raw is None:
+        return Markers()
+    try:
+        section = DatasetSection.model_validate(raw if isinstance(raw, dict) else {})
+    except ValidationError:
+        raise bad_request("markers must hold reasoning_start, reasoning_end, solution_start, solution_end.",
+                     "markers") from None
+    return Markers(section.reasoning_start, section.reasoning_end, section.solution_start, section.solution_end)

@@ -1,0 +1,28 @@
+"""The code_execution component runs completions' code against tests in the sandbox."""
+from __future__ import annotations
+
+import pytest
+
+from core.datasets.prompts import DEFAULT_MARKERS as M
+from core.rewards import ComponentReward, Sample
+from core.sandbox import isolation
+
+pytestmark = pytest.mark.skipif(not isolation().available, reason=isolation().reason)
+TESTS = ["assert add(2, 3) == 5", "assert add(-1, 1) == 0"]
+
+
+def test_code_execution_scores_the_share_of_tests_passed():
+    reward = ComponentReward("code_execution", {"tests": TESTS, "timeout_seconds": 1.0}, M)
+    samples = [Sample("", "```python\ndef add(a, b):\n    return a + b\n```"),
+               Sample("", "```python\ndef add(a, b):\n    return 5\n```"),
+               Sample("", "```python\nimport os\nos.system('rm -rf /')\n```"),
+               Sample("", "```python\nwhile True: pass\n```")]
+    (good, _), (half, _), (hostile, why), (hang, hang_why) = reward.explain(samples)
+    assert good == 1.0 and half == 0.5
+    assert hostile is None and "disabled" in why
+    assert hang is None and "timed out" in hang_why
+
+
+def test_tests_can_come_from_a_dataset_field():
+    reward = ComponentReward("code_execution", {}, M)
+    assert reward(["q"], ["def add(a, b):\n    return a + b"], tests=["assert add(1, 1) == 2"]) == [1.0]
