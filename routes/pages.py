@@ -11,6 +11,7 @@ WIZARD_STEPS = [
     ("dataset", "Dataset"),
     ("config", "Config"),
     ("rewards", "Rewards"),
+    ("review", "Review"),
     ("train", "Train"),
     ("export", "Export"),
     ("test", "Test"),
@@ -35,4 +36,8 @@ def wizard_step(step: str):
     context = {"step": step, "label": _STEP_LABELS[step]}
     if step == "model":
         context["models"] = list_models(current_app.config["MODEL_CACHE"])
+    elif step == "rewards":
+        from core.training.rewards import PRESETS
+
+        context["reward_presets"] = PRESETS
     return render_template(f"wizard/{step}.html", **context)
