@@ -1,5 +1,5 @@
 // Wizard step "Review": the draft as readable sections and JSON, estimates, Start, Save as…, saved configs.
-import { del, get, post, upload } from "./lib/api.js";
+import { del, get, patch, post, upload } from "./lib/api.js";
 import { $, clear, el, showErrors } from "./lib/dom.js";
 import { loadDraft, say } from "./wizard_draft.js";
 
@@ -7,6 +7,7 @@ const root = $("#review-step");
 const errorBox = $("#review-error");
 let draft = null;
 
+const ORDER = ["model", "dataset", "training", "grpo", "reward", "pre_training"];  // then any newer section
 const TITLES = { model: "Model", dataset: "Dataset & prompts", training: "Training", grpo: "GRPO", reward: "Reward",
                  pre_training: "Pre-training" };
 
@@ -23,7 +24,9 @@ function renderSections() {
   const top = Object.entries(draft).filter(([, v]) => typeof v !== "object" || v === null);
   if (top.length) box.append(el("dl", { class: "row small mb-2" }, top.flatMap(([k, v]) => [
     el("dt", { class: "col-sm-5 fw-normal text-secondary" }, k), el("dd", { class: "col-sm-7 mb-0" }, show(v))])));
-  for (const [section, values] of Object.entries(draft)) {
+  const sections = Object.keys(draft).sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
+  for (const section of sections) {
+    const values = draft[section];
     if (typeof values !== "object" || values === null || Array.isArray(values)) continue;
     box.append(el("h3", { class: "h6 mt-2 small text-uppercase text-secondary" }, TITLES[section] || section),
       el("dl", { class: "row small mb-1", "data-section": section }, Object.entries(values).flatMap(([k, v]) => [
@@ -101,6 +104,8 @@ $("#save-form").addEventListener("submit", async (event) => {
   try {
     const { config } = await post("/api/configs/save", { name: $("#save-name").value, description: $("#save-description").value, config: draft });
     showErrors(null, $("#save-form"));
+    await patch("/api/wizard/draft", { name: config.name });  // the run started from here carries the name
+    await refresh();
     say($("#save-message"), `Saved as configs/${config.name}.json.`);
     listConfigs();
   } catch (error) {
