@@ -52,7 +52,7 @@ def test_dataset_step_and_page_in_a_browser(browser, live_server, tmp_path):
     page.wait_for_url("**/wizard/config")
     saved = page.evaluate("fetch('/api/wizard/draft').then((r) => r.json())")["config"]["dataset"]  # server-side
     assert saved["source"] == "builtin:arithmetic" and saved["max_samples"] == 40
-    assert saved["solution_start"] == "<SOLUTION>" and "{solution_start}" in saved["system_prompt"]
+    assert saved["solution_start"] == "<SOLUTION>" and "<SOLUTION>" in saved["system_prompt"]
     page.close()
     assert errors == []
 

@@ -151,6 +151,8 @@ def test_wizard_end_to_end(browser, fresh_server, tiny_model_dir, tmp_path):
     page.wait_for_url("**/wizard/review")
     ready("#review-step")
     assert json.loads(page.text_content("#review-json")) == shown
+    # The stopped run's steps now give this model a measured time per step.
+    page.wait_for_function("document.querySelector('#review-estimate').textContent.includes('median of')")
     page.goto(f"{url}/wizard/config")
     ready("#config-step")
     for path, value in CONFIG_VALUES.items():
