@@ -164,3 +164,29 @@ def test_wizard_end_to_end(browser, fresh_server, tiny_model_dir, tmp_path):
         DOCS.mkdir(exist_ok=True)
         for png in shots.glob("*.png"):
             shutil.copy(png, DOCS / png.name)
+
+
+PAGES = ["/wizard/model", "/wizard/dataset", "/wizard/config", "/wizard/rewards", "/wizard/review", "/wizard/train",
+         "/sessions"]
+
+
+def test_pages_fit_a_narrow_window_and_work_by_keyboard(browser, live_server):
+    context = browser.new_context(viewport={"width": 400, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    for path in PAGES:
+        page.goto(live_server.url + path)
+        page.wait_for_timeout(700)  # the page scripts fill in their content
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], (path, width)
+    page.goto(live_server.url + "/wizard/rewards")
+    page.wait_for_function("document.querySelector('#rewards-step').dataset.ready === '1'")
+    for _ in range(40):  # Tab until a preset button has the focus, then press it with the keyboard
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.presetId === 'format'"):
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_selector('[data-preset-id="format"][aria-pressed="true"]')
+    context.close()
+    assert errors == []
