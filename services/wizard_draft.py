@@ -46,11 +46,14 @@ def _row(draft_id: str) -> WizardDraft:
         db.session.add(row)
         db.session.commit()
     else:
-        # A draft stored by an older schema may have fields that moved: re-validate, fall back to defaults.
+        # A draft stored before the schema changed: fields added since get their defaults; one the schema now
+        # refuses (a renamed or removed field) falls back to the default config rather than breaking every step.
         try:
-            parse_config(row.config)
+            current = parse_config(row.config).model_dump(mode="json")
         except ConfigValidationError:
-            row.config = default_config()
+            current = default_config()
+        if current != row.config:
+            row.config = current
             db.session.commit()
     return row
 

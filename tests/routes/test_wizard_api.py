@@ -151,3 +151,18 @@ def test_model_info_and_estimate(client, tiny_model_dir):
     assert estimate["grpo_steps"] == 10 and estimate["sft_steps"] == 2
     assert estimate["effective_batch"] == 8
     assert estimate["seconds_per_step"] is None  # no earlier session of this model
+
+
+def test_a_draft_stored_by_an_older_schema_gains_the_new_defaults(client, app):
+    from extensions import db
+    from services.models.wizard import WizardDraft
+
+    client.patch("/api/wizard/draft", json={"training": {"num_epochs": 2}})
+    with app.app_context():
+        row = db.session.execute(db.select(WizardDraft)).scalar_one()
+        old = dict(row.config)
+        old["training"] = {k: v for k, v in old["training"].items() if k != "top_p"}  # as if top_p were new
+        row.config = old
+        db.session.commit()
+    config = client.get("/api/wizard/draft").json["config"]
+    assert config["training"]["top_p"] == 1.0 and config["training"]["num_epochs"] == 2.0
