@@ -16,7 +16,7 @@ def test_datasets_page_renders_with_filters_and_nav_link(client):
 
 def test_wizard_dataset_step_renders(client):
     html = client.get("/wizard/dataset").get_data(as_text=True)
-    for element in ('id="ds-source"', 'id="tpl-select"', 'id="pv-table"', 'id="pv-prompt"', "dataset_step.js"):
+    for element in ('id="ds-source"', 'id="tpl-select"', 'id="pv-table"', 'id="pv-prompt"', "wizard_dataset.js"):
         assert element in html
 
 

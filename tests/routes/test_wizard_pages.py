@@ -13,7 +13,7 @@ STEP_CONTENT = {
               'id="setup-recommended"', 'id="setup-custom"', 'id="setup-advanced"', 'data-error-for="model.lora_rank"',
               'id="model-hardware"', "js/wizard_model.js"],
     "dataset": ['id="ds-source"', 'id="tpl-text"', 'id="pv-table"', 'data-error-for="dataset.max_samples"',
-                'data-error-for="dataset.system_prompt"', "dataset_step.js"],
+                'data-error-for="dataset.system_prompt"', "wizard_dataset.js"],
     "config": ['id="config-form"', 'data-schema-url="/api/training/schema"', 'id="live-effective-batch"',
                'id="live-steps"', "js/wizard_config.js"],
     "rewards": ['id="reward-presets"', 'data-error-for="reward.preset_name"', "js/wizard_rewards.js"],

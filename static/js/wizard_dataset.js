@@ -1,13 +1,13 @@
 // Wizard step "Dataset": choose a source, map its fields, pick a system prompt template, preview the prompt.
 // The choice is saved into the wizard's server-side draft (PATCH /api/wizard/draft {dataset: ...}); only the
 // chosen template's id, a display preference, stays in localStorage.
-(function () {
-  "use strict";
-  const root = document.getElementById("dataset-step");
-  if (!root) return;
+import * as twApi from "./lib/api.js";
+import { el, showErrors } from "./lib/dom.js";
+
+const root = document.getElementById("dataset-step");
+if (root) {
   const api = root.dataset.api;
   const templatesApi = root.dataset.templatesApi;
-  const { el } = window.twApi;
   const STORE = "tunewright.wizard.template";
   const MARKERS = ["reasoning_start", "reasoning_end", "solution_start", "solution_end"];
   const $ = (id) => document.getElementById(id);
@@ -160,14 +160,8 @@
   // -- save -------------------------------------------------------------------------------------
   // Errors come back per field (dataset.<name>) and are shown beside it ([data-error-for]).
   function showFieldErrors(error) {
-    for (const node of root.querySelectorAll("[data-error-for]")) { node.textContent = ""; node.hidden = true; }
-    const unplaced = [];
-    for (const d of (error && error.details) || []) {
-      const target = root.querySelector(`[data-error-for="${CSS.escape(d.path || "")}"]`);
-      const text = d.hint ? `${d.message}. ${d.hint}` : d.message;
-      if (target) { target.textContent = text; target.hidden = false; } else unplaced.push(`${d.path}: ${text}`);
-    }
-    if (error) note("step-message", [error.message, ...unplaced].join(" "), "error");
+    showErrors(error, root, $("step-message"));
+    if (error) $("step-message").className = "small text-danger";
   }
 
   async function save() {
@@ -206,4 +200,4 @@
 
   loadDraft().then(loadTemplates).then(loadSources).then(() => { root.dataset.ready = "1"; })
     .catch((error) => note("pv-message", error.message, "error"));
-})();
+}
