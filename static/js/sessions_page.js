@@ -72,13 +72,21 @@ async function refresh() {
     $("#sessions-count").textContent = `${data.sessions.length} session(s)`;
     clear($("#queue-list")).append(...(data.queue.length
       ? data.queue.map((q) => el("li", {}, el("code", {}, q.session_id), ` (${q.priority}): ${q.reason}`))
-      : [el("li", { class: "text-secondary" }, "Nothing waits.")]));
+      : [el("li", { class: "text-secondary empty" }, "Nothing waits.")]));
     root.dataset.ready = "1";
   } catch (error) { fail(error); }
 }
 
 $("#filter-status").addEventListener("change", refresh);
 $("#filter-model").addEventListener("change", refresh);
+// Live updates re-render the table; wait while someone is typing a new name so the text is not lost.
+let deferred = false;
+function liveRefresh() {
+  const active = document.activeElement;
+  if (active && active.tagName === "INPUT" && $("#sessions-table").contains(active)) { deferred = true; return; }
+  refresh();
+}
+$("#sessions-table").addEventListener("focusout", () => { if (deferred) { deferred = false; setTimeout(liveRefresh, 0); } });
 const socket = getSocket();
-if (socket) { socket.on("session_status", refresh); socket.on("session_deleted", refresh); }
+if (socket) { socket.on("session_status", liveRefresh); socket.on("session_deleted", liveRefresh); }
 refresh();
