@@ -86,7 +86,7 @@ function liveRefresh() {
   if (active && active.tagName === "INPUT" && $("#sessions-table").contains(active)) { deferred = true; return; }
   refresh();
 }
-$("#sessions-table").addEventListener("focusout", () => { if (deferred) { deferred = false; setTimeout(liveRefresh, 0); } });
+$("#sessions-table").addEventListener("focusout", () => { if (deferred) { deferred = false; setTimeout(liveRefresh, 500); } });
 const socket = getSocket();
 if (socket) { socket.on("session_status", liveRefresh); socket.on("session_deleted", liveRefresh); }
 refresh();
