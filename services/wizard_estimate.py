@@ -65,7 +65,13 @@ def _prompts(config: TrainingConfig) -> int | None:
     """Prompts per epoch when the config or the dataset record says; None when only loading would tell."""
     t, d = config.training, config.dataset
     known = [n for n in (t.samples_per_epoch, d.max_samples) if n]
-    if d.source.startswith("dataset:"):
+    if d.source.startswith("builtin:"):
+        from core.datasets.builtin import BUILTINS
+
+        builtin = BUILTINS.get(d.source.split(":", 1)[1])
+        if builtin is not None and d.split in builtin.splits:
+            known.append(builtin.splits[d.split])
+    elif d.source.startswith("dataset:"):
         from services.models.datasets import DatasetRecord
 
         try:

@@ -166,3 +166,13 @@ def test_a_draft_stored_by_an_older_schema_gains_the_new_defaults(client, app):
         db.session.commit()
     config = client.get("/api/wizard/draft").json["config"]
     assert config["training"]["top_p"] == 1.0 and config["training"]["num_epochs"] == 2.0
+
+
+def test_estimate_knows_the_size_of_a_built_in_dataset(client):
+    from core.datasets.builtin import BUILTINS
+
+    client.patch("/api/wizard/draft", json={"training": {"samples_per_epoch": None, "batch_size": 4,
+                                                         "gradient_accumulation_steps": 1, "num_epochs": 1}})
+    estimate = client.get("/api/wizard/estimate").json
+    rows = BUILTINS["arithmetic"].splits["train"]
+    assert estimate["prompts_per_epoch"] == rows and estimate["grpo_steps"] == -(-rows // 4)
