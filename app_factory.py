@@ -86,10 +86,25 @@ def _finish_config(app: Flask) -> None:
         app.config[key] = str(path)
     url = app.config.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / 'tunewright.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    if not app.config.get("SECRET_KEY") and app.config.get("PERSIST_SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in the environment for the production config")
     if app.config["SOCKETIO_ASYNC_MODE"] not in ("threading", "eventlet"):
         raise RuntimeError("TUNEWRIGHT_ASYNC_MODE must be 'threading' or 'eventlet'")
+
+
+def _instance_secret(path: Path) -> str:
+    """A random key created once in the instance folder (owner-readable only) and reused by every start."""
+    if path.is_file():
+        return path.read_text().strip()
+    import secrets
+
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
 
 
 _HANDLER_TAG = "_tunewright"

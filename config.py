@@ -7,7 +7,6 @@ temporary directory by overriding only the few keys it cares about.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -26,7 +25,9 @@ def _env_float(name: str, default: float) -> float:
 class Config:
     """Defaults shared by every environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    # None: a random key kept in <instance>/secret_key, so session cookies (the wizard's draft) outlive a restart.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    PERSIST_SECRET_KEY = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
@@ -72,6 +73,7 @@ class ProductionConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in the factory
     # gunicorn does not tell the app where it is bound: production assumes the network unless told otherwise.
     BIND_HOST = os.environ.get("TUNEWRIGHT_HOST", "0.0.0.0")
+    PERSIST_SECRET_KEY = False
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -12,6 +12,10 @@ def register_blueprints(app: Flask) -> None:
     from routes.rewards import bp as rewards_bp
     from routes.system import bp as system_bp
     from routes.training import bp as training_bp
+    from routes.configs import bp as configs_bp
+    from routes.session_pages import bp as session_pages_bp
+    from routes.sessions import bp as sessions_bp
+    from routes.wizard import bp as wizard_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(pages_bp)
@@ -22,3 +26,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(prompt_templates_bp, url_prefix="/api/prompt-templates")
     app.register_blueprint(training_bp, url_prefix="/api/training")
     app.register_blueprint(rewards_bp, url_prefix="/api/rewards")
+    app.register_blueprint(wizard_bp, url_prefix="/api/wizard")
+    app.register_blueprint(configs_bp, url_prefix="/api/configs")
+    app.register_blueprint(sessions_bp, url_prefix="/api/sessions")
+    app.register_blueprint(session_pages_bp)

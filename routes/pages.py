@@ -11,6 +11,7 @@ WIZARD_STEPS = [
     ("dataset", "Dataset"),
     ("config", "Config"),
     ("rewards", "Rewards"),
+    ("review", "Review"),
     ("train", "Train"),
     ("export", "Export"),
     ("test", "Test"),

@@ -1,33 +1,23 @@
 """Training API: start, stop, resume, inspect and delete sessions."""
 from __future__ import annotations
 
-import json
+from flask import Blueprint, jsonify, request
 
-from flask import Blueprint, current_app, jsonify, request
-
-from core.training_config import default_config
+from core.training_config import TrainingConfig, default_config
 from routes.request_json import json_body
-from services.errors import NotFoundError, ServiceError
-from services.storage import resolve_inside, safe_filename
+from services import configs
+from services.errors import ServiceError
 from services.training import get_training_service
 from services.training.records import session_detail, session_summary
 
 bp = Blueprint("training", __name__)
 
 
-def _saved_config(name: str) -> dict:
-    if len(name) > 200:
-        raise ServiceError("A saved config name has at most 200 characters.")
-    path = resolve_inside(current_app.config["CONFIG_FOLDER"], safe_filename(name) + ".json")
-    if not path.is_file():
-        raise NotFoundError(f"No saved config named {name!r}.")
-    return json.loads(path.read_text())
-
-
 @bp.post("/start")
 def start():
     data = json_body()
-    config = _saved_config(str(data["config_name"])) if data.get("config_name") else data.get("config", {})
+    config = configs.load(str(data["config_name"]), mark_used=True) if data.get("config_name") \
+        else data.get("config", {})
     session = get_training_service().create(config, session_id=data.get("session_id"),
                                             priority=data.get("priority", "normal"))
     return jsonify(session=session_summary(session)), 201
@@ -68,3 +58,9 @@ def delete(session_id: str):
 @bp.get("/defaults")
 def defaults():
     return jsonify(config=default_config())
+
+
+@bp.get("/schema")
+def schema():
+    """The config's JSON Schema: the wizard builds its forms from it, so new fields appear with no template."""
+    return jsonify(TrainingConfig.model_json_schema())

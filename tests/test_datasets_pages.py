@@ -1,8 +1,6 @@
 """The Datasets page and the wizard's Dataset step render, and work in a real browser."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.dataset_fixtures import QA_ROWS, jsonl_bytes
@@ -19,7 +17,7 @@ def test_datasets_page_renders_with_filters_and_nav_link(client):
 
 def test_wizard_dataset_step_renders(client):
     html = client.get("/wizard/dataset").get_data(as_text=True)
-    for element in ('id="ds-source"', 'id="tpl-select"', 'id="pv-table"', 'id="pv-prompt"', "dataset_step.js"):
+    for element in ('id="ds-source"', 'id="tpl-select"', 'id="pv-table"', 'id="pv-prompt"', "wizard_dataset.js"):
         assert element in html
 
 
@@ -53,7 +51,7 @@ def test_dataset_step_and_page_in_a_browser(browser, live_server, tmp_path):
     page.fill("#ds-max", "40")
     page.click("#step-continue")
     page.wait_for_url("**/wizard/config")
-    saved = json.loads(page.evaluate("localStorage.getItem('tunewright.wizard.dataset')"))
+    saved = page.evaluate("fetch('/api/wizard/draft').then((r) => r.json())")["config"]["dataset"]  # server-side
     assert saved["source"] == "builtin:arithmetic" and saved["max_samples"] == 40
     assert saved["solution_start"] == "<SOLUTION>" and "<SOLUTION>" in saved["system_prompt"]
     page.close()

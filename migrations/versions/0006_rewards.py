@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0006_rewards"
-down_revision = "0004_hardening"
+down_revision = "0005_wizard"
 branch_labels = None
 depends_on = None
 

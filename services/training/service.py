@@ -371,3 +371,56 @@ class TrainingService:
                 "output_dir": str(output_dir), "log_path": str(output_dir / "train.log"),
                 "spool_path": str(output_dir / SPOOL_FILE),
                 "resume": bool(session.resume_requested), "device": device}
+
+    # -- session management (wizard / Sessions page) -------------------------------------------------------
+    def rename(self, session_id: str, name: Any) -> TrainingSession:
+        """A new display name; the stored config's ``name`` follows so a duplicate carries it."""
+        text = name.strip() if isinstance(name, str) else ""
+        if not 1 <= len(text) <= 200:
+            raise ServiceError("A session name needs 1 to 200 characters.",
+                               details=[{"path": "name", "message": "1 to 200 characters", "hint": ""}])
+        with self._lock:
+            session = self.get(session_id)
+            session.name = text
+            session.config = {**(session.config or {}), "name": text}
+            db.session.commit()
+            self._announce(session)
+            return session
+
+    def set_priority(self, session_id: str, priority: Any) -> TrainingSession:
+        """Change a queued session's priority (low / normal / high); a running one has its slot already."""
+        if priority not in PRIORITIES:
+            raise ServiceError(f"priority must be one of {', '.join(PRIORITIES)}.",
+                               details=[{"path": "priority", "message": "unknown priority",
+                                         "hint": f"Use one of: {', '.join(PRIORITIES)}."}])
+        with self._lock:
+            session = self.get(session_id)
+            if Status(session.status) is not Status.QUEUED:
+                raise ConflictError(f"Session {session_id} is {session.status}; only a queued session's priority "
+                                    "can change.")
+            session.priority = PRIORITIES[priority]
+            db.session.commit()
+            self._announce(session)
+        self.dispatch()
+        return session
+
+    def queue(self) -> list[dict[str, Any]]:
+        """Queued sessions in the order dispatch takes them (priority, then age), each with why it waits."""
+        names = {v: k for k, v in PRIORITIES.items()}
+        rows = db.session.execute(
+            select(TrainingSession).where(TrainingSession.status == Status.QUEUED.value)
+            .order_by(TrainingSession.priority.desc(), TrainingSession.created_at)).scalars().all()
+        running = db.session.execute(select(TrainingSession.id).where(
+            TrainingSession.status.in_([s.value for s in LIVE]))).scalars().all()
+        out = []
+        for position, session in enumerate(rows, start=1):
+            if len(running) >= self.capacity:
+                reason = (f"waiting for a free device: {len(running)} of {self.capacity} slot(s) busy"
+                          + (f", {position - 1} queued session(s) go first" if position > 1 else ""))
+            elif position > 1:
+                reason = f"{position - 1} queued session(s) with higher priority or older go first"
+            else:
+                reason = "next to start"
+            out.append({"session_id": session.id, "position": position,
+                        "priority": names.get(session.priority, str(session.priority)), "reason": reason})
+        return out

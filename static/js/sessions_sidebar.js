@@ -1,43 +1,43 @@
-// Sessions sidebar: every session with its live status; click to open it on the Train page.
-(function () {
-  "use strict";
-  const list = document.getElementById("sessions-list");
-  if (!list) return;
+// Sessions sidebar: every session with status, method, model, start/finish and best reward; click opens it on the
+// Train page. Live status changes arrive over Socket.IO.
+import { get } from "./lib/api.js";
+import { $, clear, el } from "./lib/dom.js";
+import { getSocket } from "./lib/socket.js";
+
+const list = $("#sessions-list");
+
+function when(iso) { return iso ? iso.slice(5, 16).replace("T", " ") : ""; }
+
+function item(s) {
   const trainUrl = list.dataset.trainUrl;
-  const statuses = {};
+  const reward = typeof s.best_reward === "number" ? ` · best reward ${s.best_reward.toFixed(2)}` : "";
+  const times = s.finished_at ? `${when(s.started_at)} → ${when(s.finished_at)}` : s.started_at ? `since ${when(s.started_at)}` : "not started";
+  return el("li", { class: "mb-2", "data-session-id": s.id },
+    el("a", { href: `${trainUrl}?session=${encodeURIComponent(s.id)}`, class: "fw-semibold text-break" },
+       s.name === "untitled" ? s.id : s.name),
+    el("span", { class: `badge ms-1 status-${s.status}` }, s.status),
+    el("div", { class: "text-secondary text-break" }, `${s.method}${s.algorithm ? `/${s.algorithm}` : ""} · ${(s.model || "").split("/").pop()}`),
+    el("div", { class: "text-secondary" }, times + reward));
+}
 
-  function render(sessions) {
-    list.innerHTML = "";
-    if (!sessions.length) {
-      list.innerHTML = '<li class="text-secondary">No training sessions yet.</li>';
-      return;
-    }
-    for (const s of sessions) {
-      statuses[s.id] = s;
-      const li = document.createElement("li");
-      li.className = "mb-1";
-      li.dataset.sessionId = s.id;
-      const a = document.createElement("a");
-      a.href = `${trainUrl}?session=${encodeURIComponent(s.id)}`;
-      a.textContent = s.name === "untitled" ? s.id : `${s.name} (${s.id})`;
-      const badge = document.createElement("span");
-      badge.className = `badge ms-1 status-${s.status}`;
-      badge.textContent = s.status;
-      li.append(a, badge);
-      list.append(li);
-    }
-  }
+async function refresh() {
+  try {
+    const { sessions } = await get("/api/sessions");
+    clear(list).append(...(sessions.length ? sessions.map(item) : [el("li", { class: "text-secondary" }, "No training sessions yet.")]));
+  } catch (_) { /* the sidebar stays as it was; the page's own messages say what failed */ }
+}
 
-  function refresh() {
-    fetch("/api/training/sessions").then((r) => r.json()).then((d) => render(d.sessions || [])).catch(() => {});
-  }
+if (list) {
   refresh();
-  const socket = window.tunewrightSocket;
+  const socket = getSocket();
   if (socket) {
     socket.on("session_status", (e) => {
-      const item = list.querySelector(`[data-session-id="${CSS.escape(e.session_id)}"] .badge`);
-      if (item) { item.textContent = e.status; item.className = `badge ms-1 status-${e.status}`; } else { refresh(); }
+      const badge = list.querySelector(`[data-session-id="${CSS.escape(e.session_id)}"] .badge`);
+      if (badge && badge.textContent !== e.status && !["completed", "stopped", "failed"].includes(e.status)) {
+        badge.textContent = e.status;
+        badge.className = `badge ms-1 status-${e.status}`;
+      } else refresh(); // new session, or an ending that sets finished_at and the best reward
     });
     socket.on("session_deleted", refresh);
   }
-})();
+}

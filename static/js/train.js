@@ -160,9 +160,11 @@
     return data;
   }
 
-  $("start-default").addEventListener("click", () => api("start", { config: {} })
-    .then((d) => { window.location.search = `?session=${encodeURIComponent(d.session.id)}`; })
-    .catch((e) => showError(e.message)));
+  const opened = (d) => { window.location.search = `?session=${encodeURIComponent(d.session.id)}`; };
+  $("start-default").addEventListener("click", () => api("start", { config: {} }).then(opened).catch((e) => showError(e.message)));
+  // The wizard's draft (stored server-side for this browser) is what "Start" runs.
+  $("start-draft").addEventListener("click", () => fetch("/api/wizard/draft", { headers: { Accept: "application/json" } })
+    .then((r) => r.json()).then((d) => api("start", { config: d.config })).then(opened).catch((e) => showError(e.message)));
   $("stop-session").addEventListener("click", () => api("stop", { session_id: sessionId }).then((d) => setStatus(d.session.status)).catch((e) => showError(e.message)));
   $("resume-session").addEventListener("click", () => api("resume", { session_id: sessionId }).then((d) => { setStatus(d.session.status); open(sessionId); }).catch((e) => showError(e.message)));
 

@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from tests.training_helpers import tiny_config
+from tests.browser import wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -20,7 +21,7 @@ def test_train_page_shows_component_curves_and_the_no_signal_alert(browser, live
     page.goto(f"{live_server.url}/wizard/train?session={sid}")
     page.wait_for_selector('#reward-health[data-alerts~="no_signal"]', timeout=240000)
     assert "What to change" in page.text_content('[data-alert="no_signal"]')
-    page.wait_for_function("document.querySelector('#current-status').textContent === 'completed'", timeout=240000)
+    wait_js(page, "document.querySelector('#current-status').textContent === 'completed'", timeout=240000)
     page.reload()  # from the stored history and the stored alerts
     page.wait_for_selector('#reward-health[data-alerts~="no_signal"]', timeout=30000)
     labels = page.evaluate("() => Chart.getChart('chart-reward-components').data.datasets.map(d => d.label)")

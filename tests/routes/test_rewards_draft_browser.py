@@ -9,18 +9,12 @@ from tests.routes.test_rewards_page import open_step, scores, wait_tested
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture
-def draft_api(app):
-    if not any(rule.rule == "/api/wizard/draft" for rule in app.url_map.iter_rules()):
-        pytest.skip("the wizard draft API (/api/wizard/draft) is not on this branch")
-
-
 def draft(page) -> dict:
     body = page.evaluate("() => fetch('/api/wizard/draft', {credentials: 'same-origin'}).then(r => r.json())")
-    return body.get("draft") or body.get("config") or body
+    return body["config"]
 
 
-def test_a_custom_reward_and_a_preset_are_saved_into_the_draft(draft_api, browser, live_server):
+def test_a_custom_reward_and_a_preset_are_saved_into_the_draft(browser, live_server):
     page = open_step(browser, live_server)
     for name in ("format", "numeric_match"):
         page.select_option("#rw-add-component", name)

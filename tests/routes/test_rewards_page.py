@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from core.sandbox import isolation
+from tests.browser import wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -13,13 +14,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def open_step(browser, live_server):
     page = browser.new_page()
     page.goto(live_server.url + "/wizard/rewards")
-    page.wait_for_function("document.querySelector('#rewards-step').dataset.ready === '1'", timeout=60000)
+    wait_js(page, "document.querySelector('#rewards-step').dataset.ready === '1'", timeout=60000)
     page.select_option("#rw-source", "builtin:arithmetic")
     return page
 
 
 def wait_tested(page, count):
-    page.wait_for_function(f"Number(document.querySelector('#rewards-step').dataset.tested || 0) >= {count}",
+    wait_js(page, f"Number(document.querySelector('#rewards-step').dataset.tested || 0) >= {count}",
                            timeout=60000)
 
 

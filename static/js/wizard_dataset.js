@@ -1,16 +1,17 @@
 // Wizard step "Dataset": choose a source, map its fields, pick a system prompt template, preview the prompt.
-// The choice is kept in localStorage under "tunewright.wizard.dataset" with the saved-config field names.
-(function () {
-  "use strict";
-  const root = document.getElementById("dataset-step");
-  if (!root) return;
+// The choice is saved into the wizard's server-side draft (PATCH /api/wizard/draft {dataset: ...}); only the
+// chosen template's id, a display preference, stays in localStorage.
+import * as twApi from "./lib/api.js";
+import { el, showErrors } from "./lib/dom.js";
+
+const root = document.getElementById("dataset-step");
+if (root) {
   const api = root.dataset.api;
   const templatesApi = root.dataset.templatesApi;
-  const { el } = window.twApi;
-  const STORE = "tunewright.wizard.dataset";
+  const STORE = "tunewright.wizard.template";
   const MARKERS = ["reasoning_start", "reasoning_end", "solution_start", "solution_end"];
   const $ = (id) => document.getElementById(id);
-  const saved = JSON.parse(localStorage.getItem(STORE) || "{}");
+  let saved = {};
   let templates = [];
   let sources = {};  // value -> {splits, split, mapping, label}
   let previewRows = [];
@@ -74,7 +75,7 @@
     select.replaceChildren(...templates.map((t) => el("option", { value: t.id }, t.builtin ? `${t.name} (built-in)` : t.name)));
     const wanted = selectId ?? saved.template_id;
     if (wanted !== undefined && templates.some((t) => String(t.id) === String(wanted))) select.value = String(wanted);
-    showTemplate(selectId === undefined && saved.system_prompt !== undefined);
+    showTemplate(selectId === undefined && !!saved.system_prompt_template);
   }
 
   function currentTemplate() {
@@ -157,17 +158,31 @@
   }
 
   // -- save -------------------------------------------------------------------------------------
-  function save() {
+  // Errors come back per field (dataset.<name>) and are shown beside it ([data-error-for]).
+  function showFieldErrors(error) {
+    showErrors(error, root, $("step-message"));
+    if (error) $("step-message").className = "small text-danger";
+  }
+
+  async function save() {
     const t = currentTemplate();
-    const value = {
+    const dataset = {
       source: $("ds-source").value, split: $("ds-split").value || "train",
       instruction_field: $("ds-instruction").value || null, response_field: $("ds-response").value || null,
       max_samples: $("ds-max").value ? Number($("ds-max").value) : null,
-      template_id: t ? t.id : "default", system_prompt: renderedSystemPrompt(), system_prompt_template: $("tpl-text").value,
+      system_prompt: $("tpl-text").value || null,  // placeholders are filled from the markers by the server
     };
-    for (const m of MARKERS) value[m] = $(`tpl-${m}`).value;
-    localStorage.setItem(STORE, JSON.stringify(value));
-    return value;
+    for (const m of MARKERS) dataset[m] = $(`tpl-${m}`).value;
+    localStorage.setItem(STORE, String(t ? t.id : "default"));
+    note("step-message", "Saving…");
+    const result = await twApi.patch("/api/wizard/draft", { dataset });
+    showFieldErrors(null);
+    return result.config.dataset;
+  }
+
+  async function loadDraft() {
+    const d = (await twApi.get("/api/wizard/draft")).config.dataset;
+    saved = { ...d, template_id: localStorage.getItem(STORE) || undefined, system_prompt_template: d.system_prompt || undefined };
   }
 
   $("ds-source").addEventListener("change", () => onSourceChange(false));
@@ -179,7 +194,10 @@
   $("tpl-update").addEventListener("click", () => templateAction("update"));
   $("tpl-delete").addEventListener("click", () => templateAction("delete"));
   $("pv-refresh").addEventListener("click", preview);
-  $("step-continue").addEventListener("click", () => { save(); window.location.href = root.dataset.next; });
+  $("step-continue").addEventListener("click", () => save()
+    .then(() => { window.location.href = root.dataset.next; })
+    .catch(showFieldErrors));
 
-  loadTemplates().then(loadSources).catch((error) => note("pv-message", error.message, "error"));
-})();
+  loadDraft().then(loadTemplates).then(loadSources).then(() => { root.dataset.ready = "1"; })
+    .catch((error) => note("pv-message", error.message, "error"));
+}
