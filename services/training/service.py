@@ -389,7 +389,7 @@ class TrainingService:
 
     def set_priority(self, session_id: str, priority: Any) -> TrainingSession:
         """Change a queued session's priority (low / normal / high); a running one has its slot already."""
-        if priority not in PRIORITIES:
+        if not isinstance(priority, str) or priority not in PRIORITIES:
             raise ServiceError(f"priority must be one of {', '.join(PRIORITIES)}.",
                                details=[{"path": "priority", "message": "unknown priority",
                                          "hint": f"Use one of: {', '.join(PRIORITIES)}."}])

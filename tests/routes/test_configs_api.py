@@ -63,8 +63,11 @@ def test_a_saved_config_starts_by_name(client):
 def test_names_that_could_leave_the_folder_are_refused(client, app, name):
     response = client.post("/api/configs/save", json={"name": name, "config": {}})
     assert response.status_code == 400, (name, response.json)
-    detail = response.json["details"][0]
-    assert detail["path"] == "name" and detail["hint"].startswith("Try ")
+    if isinstance(name, str) and "\x00" in name:
+        assert "NUL" in response.json["error"]  # the JSON layer refuses NUL characters before the service
+    else:
+        detail = response.json["details"][0]
+        assert detail["path"] == "name" and detail["hint"].startswith("Try ")
     assert list(Path(app.config["CONFIG_FOLDER"]).iterdir()) == []
     if isinstance(name, str) and name:
         assert client.get("/api/configs/load", query_string={"name": name}).status_code in (400, 404)

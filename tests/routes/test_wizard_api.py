@@ -31,7 +31,7 @@ def test_patch_deep_merges_objects_and_replaces_lists_and_scalars(client):
     assert config["training"]["learning_rate"] == default_config()["training"]["learning_rate"]  # kept
     assert config["model"]["target_modules"] == ["o_proj"]  # a list replaces, never appends
     assert config["model"]["lora_rank"] == 16
-    assert config["reward"]["components"] == [{"name": "format", "weight": 0.5}]
+    assert config["reward"]["components"] == [{"name": "format", "weight": 0.5, "params": {}}]
     assert client.get("/api/wizard/draft").json["config"] == config
 
 

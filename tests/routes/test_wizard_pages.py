@@ -16,7 +16,8 @@ STEP_CONTENT = {
                 'data-error-for="dataset.system_prompt"', "wizard_dataset.js"],
     "config": ['id="config-form"', 'data-schema-url="/api/training/schema"', 'id="live-effective-batch"',
                'id="live-steps"', "js/wizard_config.js"],
-    "rewards": ['id="reward-presets"', 'data-error-for="reward.preset_name"', "js/wizard_rewards.js"],
+    "rewards": ['id="rw-gallery"', 'data-api="/api/rewards"', 'id="rw-code"', 'id="rw-builder-save"',
+                'id="step-continue"', "js/rewards_step.js"],
     "review": ['id="review-sections"', 'id="review-json"', 'id="json-copy"', 'id="json-download"',
                'id="review-estimate"', 'id="review-start"', 'id="save-form"', 'id="saved-configs"',
                'id="import-file"', "js/wizard_review.js"],
@@ -48,9 +49,11 @@ def test_review_sits_between_rewards_and_train():
     assert slugs.index("rewards") + 1 == slugs.index("review") == slugs.index("train") - 1
 
 
-def test_rewards_step_lists_the_engines_presets(client):
-    html = client.get("/wizard/rewards").get_data(as_text=True)
-    assert re.findall(r'data-preset-id="([^"]+)"', html) == list(PRESETS)
+def test_rewards_step_reads_the_engines_presets(client):
+    """The gallery is drawn from GET /api/rewards/presets (the engine's registry), never a hard-coded list."""
+    assert 'data-api="/api/rewards"' in client.get("/wizard/rewards").get_data(as_text=True)
+    listed = [p["id"] for p in client.get("/api/rewards/presets").json["presets"]]
+    assert set(PRESETS) <= set(listed)
 
 
 def test_model_step_lists_the_catalogue_as_choices(client):
