@@ -49,9 +49,10 @@ def create_app(config: str | type[Config] | Mapping[str, Any] | None = None) -> 
 
     if app.config["AUTO_MIGRATE"]:
         upgrade_schema(app)
-    from services import training
+    from services import exports, training
 
     training.init_app(app)
+    exports.init_app(app)
     app.logger.info("Tunewright ready (database %s)",
                     make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True))
     return app

@@ -6,6 +6,7 @@ def register_blueprints(app: Flask) -> None:
     from routes.dataset_pages import bp as dataset_pages_bp
     from routes.datasets import bp as datasets_bp
     from routes.errors import bp as errors_bp
+    from routes.exports import bp as exports_bp
     from routes.models import bp as models_bp
     from routes.pages import bp as pages_bp
     from routes.prompt_templates import bp as prompt_templates_bp
@@ -20,3 +21,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(datasets_bp, url_prefix="/api/datasets")
     app.register_blueprint(prompt_templates_bp, url_prefix="/api/prompt-templates")
     app.register_blueprint(training_bp, url_prefix="/api/training")
+    app.register_blueprint(exports_bp, url_prefix="/api/exports")

@@ -8,6 +8,7 @@ template or stop token, so every special token around a turn becomes a ``PARAMET
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,9 +44,9 @@ class ChatShape:
 
 
 def _go_literal(text: str) -> str:
-    if "{{" in text or "}}" in text:
-        return text.replace("{{", '{{ "{{" }}').replace("}}", '{{ "}}" }}')
-    return text
+    """Literal text in a Go template: ``{{`` and ``}}`` become string actions (one pass, so the inserted
+    braces are not escaped again)."""
+    return re.sub(r"\{\{|\}\}", lambda m: '{{ "%s" }}' % m.group(0), text)
 
 
 def _between(text: str, start: str, end: str) -> str:

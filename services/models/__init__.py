@@ -3,3 +3,4 @@ from services.models.base import utcnow  # noqa: F401
 from services.models.settings import Setting  # noqa: F401
 from services.models.datasets import DatasetRecord, PromptTemplate  # noqa: F401
 from services.models.training import TrainingMetric, TrainingSample, TrainingSession  # noqa: F401
+from services.models.exports import BatchRun, Evaluation, ExportJob, TestRun  # noqa: F401
