@@ -64,7 +64,8 @@ class ExportSupervisor:
                         self._handle(self._conn.recv())
                 except (EOFError, OSError):
                     closed = True
-                if (closed or not self.process.is_alive()) and not self._safe_poll():
+                # EOF (the child closed its end) or a dead child with nothing left to read: done.
+                if closed or (not self.process.is_alive() and not self._safe_poll()):
                     break
                 socketio.sleep(POLL_SECONDS)
             self.process.join(5)
