@@ -191,6 +191,8 @@ class Playground:
                     handler(event)
                 except Exception:
                     log.exception("playground handler failed")
+                    if event.get("type") == "done":  # the asker still hears that it ended
+                        handler({**event, "type": "error", "message": "The answer could not be recorded."})
         for request_id, handler in list(self._handlers.items()):  # the worker died: nobody waits forever
             self._handlers.pop(request_id, None)
             handler({"request_id": request_id, "type": "error",

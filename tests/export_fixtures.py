@@ -37,3 +37,24 @@ def register_session(app, trained_dir: Path, model_dir: Path, session_id: str = 
                                        output_dir=str(target), last_logs=[]))
         db.session.commit()
     return session_id
+
+
+def register_live_session(server, trained_dir: Path, model_dir: Path, session_id: str) -> str:
+    """The same, for a live server process: its outputs folder and its SQLite file (both under its folder)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from core.training_config import parse_config
+    from services.models.training import TrainingSession
+
+    folder = server.log_path.parent
+    target = folder / "outputs" / session_id
+    shutil.copytree(trained_dir, target, ignore=shutil.ignore_patterns("*.pt"))
+    engine = create_engine(f"sqlite:///{folder / 'instance' / 'tunewright.db'}")
+    with Session(engine) as db_session:
+        db_session.add(TrainingSession(id=session_id, name=f"demo {session_id}", status="completed",
+                                       config=parse_config(tiny_config(model_dir)).model_dump(mode="json"),
+                                       output_dir=str(target), last_logs=[]))
+        db_session.commit()
+    engine.dispose()
+    return session_id

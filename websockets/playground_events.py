@@ -33,9 +33,9 @@ def on_test_generate(data):
             return
         if event["type"] == "done":
             with app.app_context():
-                run = playground.record("stream", model["id"], prompt, settings, event)
+                run_id = playground.record("stream", model["id"], prompt, settings, event).id
             payload.update(text=event["text"], tokens=event["tokens"], seconds=event["seconds"],
-                           stopped=event["stopped"], run_id=run.id)
+                           stopped=event["stopped"], run_id=run_id)
         else:
             payload.update(error=event["message"])
         safe_emit("test_done", payload, to=sid)
