@@ -8,10 +8,13 @@ and the playground all use these functions.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +69,38 @@ def _run_tool(script: str, args: list[str], timeout: float | None) -> None:
         raise GGUFToolError(f"{script} failed (exit code {result.returncode}):\n{tail}")
 
 
+def _mislabelled_byte_level(tokenizer_json: dict) -> bool:
+    """A byte-level BPE tokenizer that also declares SentencePiece-style byte fallback. transformers writes this
+    hybrid when it rebuilds a tokenizer from a GGUF (our bundled SmolLM2 is prepared that way);
+    convert_hf_to_gguf.py then takes it for a Llama SentencePiece vocab and writes a GGUF whose tokenizer
+    aborts llama.cpp on the first newline."""
+    pre = tokenizer_json.get("pre_tokenizer") or {}
+    pre_types = [pre.get("type")] + [p.get("type") for p in pre.get("pretokenizers", []) or []]
+    model = tokenizer_json.get("model") or {}
+    return ("ByteLevel" in pre_types and model.get("type") == "BPE" and bool(model.get("byte_fallback"))
+            and (tokenizer_json.get("decoder") or {}).get("type") == "Sequence")
+
+
+@contextmanager
+def _convertible(model_dir: Path):
+    """``model_dir`` itself, or (for a mislabelled byte-level tokenizer) a temporary folder of links to its files
+    with a corrected tokenizer.json: byte-level BPE has every byte in its vocabulary, so no byte fallback and a
+    plain ByteLevel decoder describe the same tokenizer. The user's folder is never modified."""
+    tokenizer_file = model_dir / "tokenizer.json"
+    data = json.loads(tokenizer_file.read_text(encoding="utf-8")) if tokenizer_file.is_file() else {}
+    if not _mislabelled_byte_level(data):
+        yield model_dir
+        return
+    data["model"]["byte_fallback"] = False
+    data["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    with tempfile.TemporaryDirectory(prefix="tw-convert-") as shadow:
+        for item in model_dir.iterdir():
+            if item.name != "tokenizer.json":
+                os.symlink(item.resolve(), Path(shadow) / item.name)
+        (Path(shadow) / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+        yield Path(shadow)
+
+
 def convert_hf_to_gguf(model_dir: str | os.PathLike, outfile: str | os.PathLike, outtype: str = "f16",
                        timeout: float | None = 3600) -> Path:
     """A transformers model folder (safetensors, config, tokenizer) as one GGUF file."""
@@ -74,8 +109,9 @@ def convert_hf_to_gguf(model_dir: str | os.PathLike, outfile: str | os.PathLike,
         raise ValueError(f"the converter writes {', '.join(sorted(CONVERTER_TYPES))}; quantise its output for {outtype}")
     outfile = Path(outfile)
     outfile.parent.mkdir(parents=True, exist_ok=True)
-    _run_tool("convert_hf_to_gguf.py", [str(Path(model_dir).resolve()), "--outfile", str(outfile.resolve()),
-                                        "--outtype", outtype], timeout)
+    with _convertible(Path(model_dir).resolve()) as source:
+        _run_tool("convert_hf_to_gguf.py", [str(source), "--outfile", str(outfile.resolve()), "--outtype", outtype],
+                  timeout)
     if not outfile.is_file():
         raise GGUFToolError(f"convert_hf_to_gguf.py reported success but wrote no {outfile.name}")
     return outfile

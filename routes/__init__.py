@@ -6,6 +6,7 @@ def register_blueprints(app: Flask) -> None:
     from routes.dataset_pages import bp as dataset_pages_bp
     from routes.datasets import bp as datasets_bp
     from routes.errors import bp as errors_bp
+    from routes.exports import bp as exports_bp
     from routes.models import bp as models_bp
     from routes.pages import bp as pages_bp
     from routes.prompt_templates import bp as prompt_templates_bp
@@ -30,3 +31,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(configs_bp, url_prefix="/api/configs")
     app.register_blueprint(sessions_bp, url_prefix="/api/sessions")
     app.register_blueprint(session_pages_bp)
+    app.register_blueprint(exports_bp, url_prefix="/api/exports")

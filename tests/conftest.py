@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import build_tiny_model, make_test_config, reset_database
 
-pytest_plugins = ["tests.live_server", "tests.browser"]
+pytest_plugins = ["tests.live_server", "tests.browser", "tests.export_fixtures"]
 
 
 @pytest.fixture
@@ -30,6 +30,10 @@ def app(test_config):
     app = create_app(test_config)
     yield app
     app.extensions["tunewright.training"].shutdown()
+    if "tunewright.exports" in app.extensions:
+        app.extensions["tunewright.exports"].shutdown()
+    if "tunewright.playground" in app.extensions:
+        app.extensions["tunewright.playground"].shutdown()
     from extensions import db
 
     with app.app_context():

@@ -5,3 +5,4 @@ from services.models.datasets import DatasetRecord, PromptTemplate  # noqa: F401
 from services.models.training import TrainingMetric, TrainingSample, TrainingSession  # noqa: F401
 from services.models.rewards import CustomReward, RewardHealthAlert  # noqa: F401
 from services.models.wizard import SavedConfigMeta, WizardDraft  # noqa: F401
+from services.models.exports import BatchRun, Evaluation, ExportJob, TestRun  # noqa: F401

@@ -1,0 +1,44 @@
+"""Entry point of the export child process: runs :func:`core.export.run_export` and reports over a pipe.
+
+Like the training child it never touches the database or Socket.IO; native tools (the converter,
+llama.cpp's quantiser) write to the export's log file, whose tail becomes the error if the child dies.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def run_child(job: dict[str, Any], conn) -> None:
+    log_path = Path(job["log_path"])
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = open(log_path, "a", buffering=1, encoding="utf-8")
+    os.dup2(log_file.fileno(), sys.stdout.fileno())
+    os.dup2(log_file.fileno(), sys.stderr.fileno())
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    def emit(event: dict) -> None:
+        event.setdefault("time", time.time())
+        print(f"[export] {event.get('stage', event.get('type'))}: {event.get('message', '')}", flush=True)
+        try:
+            conn.send(event)
+        except (BrokenPipeError, EOFError, OSError):
+            pass  # the server is gone; finish the file anyway
+
+    try:
+        from core.export import run_export
+
+        manifest = run_export(job, emit)
+        emit({"type": "done", "manifest": manifest})
+    except BaseException as exc:
+        traceback.print_exc()
+        emit({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        sys.stdout.flush()
+        os._exit(1)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()

@@ -1,0 +1,303 @@
+"""Batch tests and reward evaluations: many generations in the background, through the inference worker.
+
+Scoring uses the reward library's one entry point (``core.training.rewards.build_rewards``); the statistics
+(means, a paired t interval for fine-tuned minus base) are the few lines scipy's t quantile needs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import threading
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from extensions import db
+from services.errors import NotFoundError, ServiceError
+from services.models.base import utcnow
+from services.models.exports import BatchRun, Evaluation
+from websockets.emit import safe_emit
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+PROMPT_KEYS = ("prompt", "instruction", "question", "input")
+EXPECTED_KEYS = ("expected", "answer", "response", "output")
+
+
+# -- batch ------------------------------------------------------------------------------------------------------
+def parse_prompts(text: str, filename: str = "") -> list[dict]:
+    """Prompts from one-per-line text, JSONL ({prompt, expected?}) or CSV (a prompt column, expected optional)."""
+    text = text.lstrip("\ufeff")
+    rows: list[dict] = []
+    name = filename.lower()
+    if name.endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text))
+        fields = {f.lower(): f for f in reader.fieldnames or []}
+        prompt_key = next((fields[k] for k in PROMPT_KEYS if k in fields), None)
+        if prompt_key is None:
+            raise ServiceError("The CSV needs a prompt column.", details=[{"path": "file", "message": "no prompt column",
+                                                                           "hint": "Name a column prompt."}])
+        expected_key = next((fields[k] for k in EXPECTED_KEYS if k in fields), None)
+        rows = [{"prompt": r[prompt_key], "expected": r.get(expected_key) if expected_key else None} for r in reader]
+    elif name.endswith((".jsonl", ".json")) or text.strip().startswith("{"):
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ServiceError(f"Line {number} is not JSON: {exc.msg}.",
+                                   details=[{"path": "file", "message": f"line {number}", "hint": ""}]) from None
+            prompt = next((obj[k] for k in PROMPT_KEYS if isinstance(obj, dict) and k in obj), None)
+            if prompt is None:
+                raise ServiceError(f"Line {number} has no prompt field.")
+            rows.append({"prompt": str(prompt), "expected": next((str(obj[k]) for k in EXPECTED_KEYS if k in obj), None)})
+    else:
+        rows = [{"prompt": line.strip(), "expected": None} for line in text.splitlines() if line.strip()]
+    rows = [r for r in rows if str(r["prompt"]).strip()]
+    if not rows:
+        raise ServiceError("No prompts found.", details=[{"path": "prompts", "message": "empty", "hint": ""}])
+    if len(rows) > MAX_BATCH:
+        raise ServiceError(f"At most {MAX_BATCH} prompts per batch.")
+    return rows
+
+
+def batch_dict(run: BatchRun, with_results: bool = True) -> dict:
+    out = {"id": run.id, "model_id": run.model_id, "status": run.status, "total": run.total, "done": run.done,
+           "settings": run.settings, "error": run.error, "created_at": run.created_at.isoformat()}
+    if with_results:
+        out["results"] = run.results
+    return out
+
+
+def batch_csv(run: BatchRun) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["index", "prompt", "expected", "output", "tokens", "seconds", "match"])
+    writer.writeheader()
+    for row in run.results:
+        writer.writerow({k: row.get(k) for k in writer.fieldnames})
+    return buffer.getvalue()
+
+
+def held_out_rows(session, n: int) -> list[dict]:
+    """The session's held-out split (its eval split, else "test"), falling back to its training split."""
+    from core.datasets import load_examples
+    from core.training_config import parse_config
+    from services.training import get_training_service
+
+    config = parse_config(session.config)
+    service = get_training_service()
+    for split in [s for s in (config.dataset.eval_split, "test") if s] + [config.dataset.split]:
+        try:
+            spec, _ = service._resolve_dataset(config, split)
+            rows = load_examples(spec, n, config.training.seed)
+        except Exception:
+            continue
+        if rows:
+            return rows
+    raise ServiceError("The session's dataset has no rows to evaluate on.")
+
+
+class BatchService:
+    def __init__(self, app):
+        self.app = app
+
+    def create(self, data: dict) -> BatchRun:
+        from services.playground import clean_settings, get_playground
+
+        playground = get_playground()
+        model = playground.resolve(data.get("model_id"), data.get("session_id"), data.get("model_path"))
+        settings = clean_settings(data)
+        if data.get("dataset_split"):
+            session = playground._session(model.get("session_id") or str(data.get("session_id", "")))
+            rows = [{"prompt": r["instruction"], "expected": r.get("answer") or r.get("response")}
+                    for r in held_out_rows(session, int(data.get("n", 20)))]
+        elif isinstance(data.get("prompts"), list):
+            rows = [p if isinstance(p, dict) else {"prompt": str(p), "expected": None} for p in data["prompts"]]
+            rows = parse_prompts("\n".join(json.dumps(r) for r in rows), "x.jsonl")
+        else:
+            rows = parse_prompts(str(data.get("text") or ""), str(data.get("filename") or ""))
+        run = BatchRun(id=uuid.uuid4().hex[:12], model_id=model["id"], status="queued", total=len(rows), done=0,
+                       settings={**settings, "system_prompt": data.get("system_prompt")}, results=[])
+        db.session.add(run)
+        db.session.commit()
+        threading.Thread(target=self._run, args=(run.id, model, rows), daemon=True, name=f"batch-{run.id}").start()
+        return run
+
+    def get(self, batch_id: str) -> BatchRun:
+        run = db.session.get(BatchRun, batch_id) if batch_id and batch_id.isalnum() else None
+        if run is None:
+            raise NotFoundError(f"No batch run {batch_id!r}.")
+        return run
+
+    def _run(self, batch_id: str, model: dict, rows: list[dict]) -> None:
+        from core.training.rewards import answers_match
+        from services.playground import Playground
+
+        with self.app.app_context():
+            playground: Playground = self.app.extensions["tunewright.playground"]
+            run = db.session.get(BatchRun, batch_id)
+            run.status = "running"
+            db.session.commit()
+            settings = {k: v for k, v in run.settings.items() if k != "system_prompt"}
+            results: list[dict] = []
+            try:
+                for index, row in enumerate(rows):
+                    result = playground.generate(model["spec"], playground.messages(
+                        model, row["prompt"], run.settings.get("system_prompt")), settings)
+                    expected = row.get("expected")
+                    results.append({"index": index, "prompt": row["prompt"], "expected": expected,
+                                    "output": result["text"], "tokens": result["tokens"],
+                                    "seconds": result["seconds"],
+                                    "match": None if expected in (None, "") else
+                                    bool(expected.strip() and (answers_match(result["text"], expected)
+                                                               or expected.strip() in result["text"]))})
+                    run.results, run.done = list(results), len(results)
+                    db.session.commit()
+                    safe_emit("batch_progress", {"batch_id": batch_id, "done": run.done, "total": run.total})
+                run.status = "completed"
+            except Exception as exc:
+                log.exception("batch %s failed", batch_id)
+                run.status, run.error = "failed", str(getattr(exc, "message", exc))
+            run.finished_at = utcnow()
+            db.session.commit()
+            safe_emit("batch_complete", batch_dict(run, with_results=False))
+
+
+# -- evaluation -------------------------------------------------------------------------------------------------
+def mean_ci(values: list[float], confidence: float = 0.95) -> dict:
+    """Mean with a t interval (n - 1 degrees of freedom); the interval is empty for n < 2."""
+    from scipy.stats import t
+
+    n = len(values)
+    mean = sum(values) / n if n else 0.0
+    if n < 2:
+        return {"mean": round(mean, 4), "ci_low": None, "ci_high": None, "n": n}
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
+    return {"mean": round(mean, 4), "ci_low": round(mean - half, 4), "ci_high": round(mean + half, 4), "n": n,
+            "sd": round(sd, 4)}
+
+
+def score(completions: list[str], prompts: list[str], answers: list[str], reward: dict, markers) -> dict:
+    """Per-component scores and the weighted total for each completion (None counts as 0 in the total)."""
+    from core.training.rewards import build_rewards
+
+    funcs, weights = build_rewards(reward.get("type", "preset"), reward.get("preset_name"),
+                                   [(c["name"], c.get("weight", 1.0)) for c in reward.get("components", [])], markers)
+    components: dict[str, list] = {}
+    for func in funcs:
+        components[func.__name__] = list(func(prompts, completions, answer=answers))
+    totals = [sum(w * (components[f.__name__][i] or 0.0) for f, w in zip(funcs, weights))
+              for i in range(len(completions))]
+    return {"components": components, "totals": totals}
+
+
+def evaluation_dict(row: Evaluation) -> dict:
+    return {"id": row.id, "session_id": row.session_id, "status": row.status, "reward": row.reward, "n": row.n,
+            "result": row.result, "error": row.error, "created_at": row.created_at.isoformat()}
+
+
+class EvaluationService:
+    def __init__(self, app):
+        self.app = app
+
+    def create(self, session_id: str, reward: dict | None = None, n: int = 20, max_tokens: int | None = None) -> Evaluation:
+        from core.training_config import parse_config
+        from services.playground import get_playground
+
+        playground = get_playground()
+        tuned = playground.resolve(session_id=session_id)
+        config = parse_config(playground._session(session_id).config)
+        reward = reward or config.reward.model_dump(mode="json")
+        if reward.get("type") == "preset":
+            from core.training.rewards import PRESETS
+
+            if reward.get("preset_name") not in PRESETS:
+                raise ServiceError(f"Unknown reward preset {reward.get('preset_name')!r}.",
+                                   details=[{"path": "reward.preset_name", "message": "unknown preset",
+                                             "hint": ", ".join(PRESETS)}])
+        n = max(2, min(int(n), 500))
+        row = Evaluation(session_id=session_id, status="running", reward=reward, n=n)
+        db.session.add(row)
+        db.session.commit()
+        max_tokens = int(max_tokens or config.training.max_new_tokens)
+        threading.Thread(target=self._run, args=(row.id, tuned, n, max_tokens), daemon=True).start()
+        return row
+
+    def list(self, session_id: str) -> list[dict]:
+        rows = db.session.execute(select(Evaluation).where(Evaluation.session_id == session_id)
+                                  .order_by(Evaluation.id.desc())).scalars()
+        return [evaluation_dict(r) for r in rows]
+
+    def get(self, evaluation_id: int) -> Evaluation:
+        row = db.session.get(Evaluation, evaluation_id)
+        if row is None:
+            raise NotFoundError(f"No evaluation {evaluation_id}.")
+        return row
+
+    def _run(self, evaluation_id: int, tuned: dict, n: int, max_tokens: int) -> None:
+        from core.training.prompts import split_reasoning
+        from services.session_models import session_settings
+
+        with self.app.app_context():
+            row = db.session.get(Evaluation, evaluation_id)
+            playground = self.app.extensions["tunewright.playground"]
+            try:
+                session = playground._session(row.session_id)
+                settings_info = session_settings(session)
+                rows = held_out_rows(session, n)
+                base = playground.resolve(tuned["base_id"])
+                settings = {"temperature": 0.0, "top_p": 1.0, "max_tokens": max_tokens, "seed": 0}
+                prompts = [r["instruction"] for r in rows]
+                answers = [split_reasoning(r)[1] for r in rows]
+                outputs: dict[str, list[str]] = {"base": [], "fine_tuned": []}
+                for label, model in (("base", base), ("fine_tuned", tuned)):
+                    for prompt in prompts:
+                        messages = playground.messages(model, prompt, settings_info["system_prompt"])
+                        outputs[label].append(playground.generate(model["spec"], messages, settings)["text"])
+                scored = {label: score(texts, prompts, answers, row.reward, settings_info["markers"])
+                          for label, texts in outputs.items()}
+                diff = [t - b for b, t in zip(scored["base"]["totals"], scored["fine_tuned"]["totals"])]
+                result = {label: {"total": mean_ci(s["totals"]),
+                                  "components": {name: mean_ci([v or 0.0 for v in values])
+                                                 for name, values in s["components"].items()}}
+                          for label, s in scored.items()}
+                result["difference"] = mean_ci(diff)
+                low = result["difference"]["ci_low"]
+                result["verdict"] = ("improved" if low is not None and low > 0 else
+                                     "worse" if result["difference"]["ci_high"] is not None and
+                                     result["difference"]["ci_high"] < 0 else "no clear difference")
+                result["confidence"] = 0.95
+                result["examples"] = [{"prompt": p, "answer": a, "base": b, "fine_tuned": t}
+                                      for p, a, b, t in list(zip(prompts, answers, outputs["base"],
+                                                                 outputs["fine_tuned"]))[:10]]
+                row.result, row.n, row.status = result, len(prompts), "completed"
+            except Exception as exc:
+                log.exception("evaluation %s failed", evaluation_id)
+                row.status, row.error = "failed", str(getattr(exc, "message", exc))
+            row.finished_at = utcnow()
+            db.session.commit()
+            safe_emit("evaluation_complete", evaluation_dict(row))
+
+
+def init_app(app) -> None:
+    app.extensions["tunewright.batch"] = BatchService(app)
+    app.extensions["tunewright.evaluation"] = EvaluationService(app)
+
+
+def get_batch_service() -> BatchService:
+    from flask import current_app
+
+    return current_app.extensions["tunewright.batch"]
+
+
+def get_evaluation_service() -> EvaluationService:
+    from flask import current_app
+
+    return current_app.extensions["tunewright.evaluation"]
