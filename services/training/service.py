@@ -105,6 +105,7 @@ class TrainingService:
             if db.session.get(TrainingSession, session_id) is not None:
                 raise ConflictError(f"Session {session_id!r} exists already; resume it or pick another id.")
         self._check_model(config)
+        self._check_method(config)
         dataset_id = self._resolve_dataset(config)[1]
         session_id = session_id or uuid.uuid4().hex[:12]
         output_dir = resolve_inside(self.app.config["OUTPUT_FOLDER"], session_id)
@@ -299,3 +300,14 @@ class TrainingService:
                 "output_dir": str(output_dir), "log_path": str(output_dir / "train.log"),
                 "spool_path": str(output_dir / SPOOL_FILE),
                 "resume": bool(session.resume_requested), "device": device}
+
+    # -- training methods (issue 11) --------------------------------------------------------------------------
+    def _check_method(self, config: TrainingConfig) -> None:
+        """Refuse a method this server cannot run (Unsloth without a GPU) with the reason, before queueing."""
+        from core.methods import get_method
+
+        reason = get_method(config.method).unavailable_reason()
+        if reason:
+            raise ServiceError(f"The {config.method} method is not available on this server: {reason}",
+                               details=[{"path": "method", "message": reason,
+                                         "hint": "Choose another method (QLoRA and Standard run everywhere)."}])
