@@ -11,6 +11,9 @@ def register_blueprints(app: Flask) -> None:
     from routes.prompt_templates import bp as prompt_templates_bp
     from routes.system import bp as system_bp
     from routes.training import bp as training_bp
+    from routes.api_v1.jobs import bp as api_v1_jobs_bp
+    from routes.methods import bp as methods_bp
+    from routes.rag import bp as rag_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(pages_bp)
@@ -20,3 +23,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(datasets_bp, url_prefix="/api/datasets")
     app.register_blueprint(prompt_templates_bp, url_prefix="/api/prompt-templates")
     app.register_blueprint(training_bp, url_prefix="/api/training")
+    app.register_blueprint(methods_bp, url_prefix="/api/training")
+    app.register_blueprint(rag_bp, url_prefix="/api/rag")
+    app.register_blueprint(api_v1_jobs_bp, url_prefix="/api/v1/jobs")
