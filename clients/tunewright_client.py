@@ -59,6 +59,23 @@ class TunewrightClient:
     def _json(self, method: str, path: str, **kwargs) -> Any:
         return self._request(method, path, **kwargs).json()
 
+    # -- datasets -------------------------------------------------------------------------------------------
+    def upload_dataset(self, path: str | os.PathLike, timeout: float = 600.0, **form: str) -> dict:
+        """Upload a JSON / JSONL / CSV / Parquet file and wait until the server has processed it."""
+        path = Path(path)
+        with open(path, "rb") as handle:
+            dataset = self._json("POST", "/api/datasets/upload", files={"file": (path.name, handle)}, data=form,
+                                 timeout=max(self.timeout, 600))["dataset"]
+        deadline = time.monotonic() + timeout
+        while dataset["status"] == "Processing":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dataset {dataset['id']} still processing after {timeout} s")
+            time.sleep(0.5)
+            dataset = self._json("GET", f"/api/datasets/{dataset['id']}")["dataset"]
+        if dataset["status"] != "Ready":
+            raise TunewrightError(200, f"dataset {dataset['id']} is {dataset['status']}: {dataset.get('error')}")
+        return dataset
+
     # -- jobs -----------------------------------------------------------------------------------------------
     def methods(self) -> list[dict]:
         return self._json("GET", "/api/training/methods")["methods"]
