@@ -22,12 +22,12 @@ def files_in(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
 
 
-def run_method(name: str, model_dir, out: Path, rows=None, stop=lambda: False, **sections):
+def run_method(name: str, model_dir, out: Path, rows=None, stop=lambda: False, resume=False, **sections):
     config = parse_config({**tiny_config(model_dir, training={"batch_size": 4}, **sections), "method": name})
     events: list[dict] = []
     outcome = get_method(name).run(TrainingJob(config=config, model_path=str(model_dir),
                                                rows=rows or arithmetic_rows(8), output_dir=out,
-                                               emit=events.append, should_stop=stop))
+                                               emit=events.append, should_stop=stop, resume=resume))
     return outcome, events
 
 
@@ -138,9 +138,16 @@ def test_qlora_trains_on_a_4bit_base_and_its_adapter_loads_on_the_base(tiny_mode
 
 
 @pytest.mark.slow
-def test_sft_methods_stop_after_the_current_step_with_a_checkpoint(tiny_model_dir, tmp_path):
+def test_sft_methods_stop_with_a_checkpoint_and_resume_from_it(tiny_model_dir, tmp_path):
     outcome, events = run_method("qlora", tiny_model_dir, tmp_path, stop=lambda: True)
     assert outcome == "stopped"
     assert [e["step"] for e in events if e["type"] == "progress"] == [1]
     assert (tmp_path / "checkpoints" / "sft" / "checkpoint-1" / "trainer_state.json").is_file()
     assert (tmp_path / "qlora_model" / "adapter_model.safetensors").is_file()
+
+    from core.training.runner import SessionPaths, resume_state
+
+    assert resume_state(SessionPaths(tmp_path)) == ("sft", 1)  # what the service's resume reads
+    outcome, events = run_method("qlora", tiny_model_dir, tmp_path, resume=True)
+    assert outcome == "completed"
+    assert [e["step"] for e in events if e["type"] == "progress"] == [2]  # step 1 is not trained again
