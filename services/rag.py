@@ -50,11 +50,12 @@ def _folder(session_id: str) -> Path:
 def _store(session_id: str) -> tuple[RAGStore, threading.Lock]:
     folder = _folder(session_id)
     stamp = (folder / INDEX_FILE).stat().st_mtime
+    key = str(folder)  # the folder, not the id: several apps (tests) may share this process
     with _lock:
-        cached = _stores.get(session_id)
+        cached = _stores.get(key)
         if cached is None or (cached[0] != stamp and not cached[2].locked()):
             cached = (stamp, RAGStore.load(folder), cached[2] if cached else threading.Lock())
-            _stores[session_id] = cached
+            _stores[key] = cached
     return cached[1], cached[2]
 
 
