@@ -17,6 +17,7 @@ test: model
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 setup: $(DEPS_STAMP) $(VENDOR_STAMP)
+	@bash scripts/fetch_llama_tools.sh $(VENV)
 
 $(DEPS_STAMP): requirements.txt requirements-bundled.txt requirements-gpu.txt constraints.txt scripts/setup_python.sh
 	bash scripts/setup_python.sh $(VENV)

@@ -36,7 +36,12 @@ def create_app(config: str | type[Config] | Mapping[str, Any] | None = None) -> 
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], cors_allowed_origins=[])
+    from services import security
+
+    security.init_app(app)
+    # Same-origin WebSockets only (plus TUNEWRIGHT_ALLOWED_ORIGINS): the same rule as for HTTP requests.
+    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+                      cors_allowed_origins=security.socketio_origin_check(app))
 
     import services.models  # noqa: F401  (register tables with the metadata)
     from routes import register_blueprints
@@ -49,6 +54,9 @@ def create_app(config: str | type[Config] | Mapping[str, Any] | None = None) -> 
 
     if app.config["AUTO_MIGRATE"]:
         upgrade_schema(app)
+        from services.datasets.uploads import remove_stale_parts
+
+        remove_stale_parts(app.config["UPLOAD_FOLDER"])
     from services import training
 
     training.init_app(app)

@@ -43,6 +43,15 @@ class Config:
     MAX_CONCURRENT_TRAININGS = int(os.environ.get("TUNEWRIGHT_MAX_CONCURRENT_TRAININGS", "0"))  # 0: one per device
     TRAINING_STOP_TIMEOUT = _env_float("TUNEWRIGHT_STOP_TIMEOUT", 300.0)  # seconds before a stop becomes a kill
 
+    # Access (services/security.py): the host the server is bound to decides whether a token is needed.
+    BIND_HOST = os.environ.get("TUNEWRIGHT_HOST", "127.0.0.1")
+    ACCESS_TOKEN_SETTING = os.environ.get("TUNEWRIGHT_TOKEN")  # None: generated at start when one is needed
+    REQUIRE_TOKEN: bool | None = None  # None: needed exactly when BIND_HOST is not loopback
+    TRUSTED_HOSTS_SETTING = os.environ.get("TUNEWRIGHT_TRUSTED_HOSTS")  # comma list, '*' = any; None: derived
+    ALLOWED_ORIGINS_SETTING = os.environ.get("TUNEWRIGHT_ALLOWED_ORIGINS", "")  # extra origins, comma list
+    MAX_BODY_BYTES = int(os.environ.get("TUNEWRIGHT_MAX_BODY_BYTES", str(16 * 1024**2)))  # JSON/form bodies
+    MIN_FREE_DISK_BYTES = int(os.environ.get("TUNEWRIGHT_MIN_FREE_DISK_BYTES", str(1024**3)))
+
     SOCKETIO_ASYNC_MODE = os.environ.get("TUNEWRIGHT_ASYNC_MODE", "threading")
     SYSTEM_MONITOR_INTERVAL = _env_float("TUNEWRIGHT_MONITOR_INTERVAL", 2.0)
     AUTO_MIGRATE = True  # upgrade the schema when the app starts
@@ -61,6 +70,8 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in the factory
+    # gunicorn does not tell the app where it is bound: production assumes the network unless told otherwise.
+    BIND_HOST = os.environ.get("TUNEWRIGHT_HOST", "0.0.0.0")
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 
 if os.environ.get("TUNEWRIGHT_ASYNC_MODE") == "eventlet":  # must patch before anything else imports socket
     import eventlet
@@ -11,6 +12,7 @@ if os.environ.get("TUNEWRIGHT_ASYNC_MODE") == "eventlet":  # must patch before a
 
 from app_factory import create_app
 from extensions import socketio
+from services import security
 
 _app = None
 
@@ -26,18 +28,39 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the Tunewright studio.")
     parser.add_argument("--host", default=os.environ.get("TUNEWRIGHT_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("TUNEWRIGHT_PORT", "5000")))
     args = parser.parse_args(argv)
-    print(f"Tunewright is running: open http://{args.host}:{args.port}/ in your browser (Ctrl+C stops it)",
-          flush=True)
-    # The Werkzeug server is fine for one machine; see the README for the gunicorn recipe.
     application = __getattr__("app")
+    application.config["BIND_HOST"] = args.host  # the access policy (token, trusted hosts) follows the bind
+    security.configure(application)
+    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
+    token = application.config.get("ACCESS_TOKEN")
+    if token:
+        print(f"Tunewright is running: open {url}?token={token} in your browser (Ctrl+C stops it)\n"
+              f"  Listening beyond loopback: the token is required. Scripts send 'Authorization: Bearer {token}'.",
+              flush=True)
+    else:
+        print(f"Tunewright is running: open {url} in your browser (Ctrl+C stops it)", flush=True)
+    # SIGTERM (docker stop, systemd) takes the same graceful path as Ctrl+C.
+    signal.signal(signal.SIGTERM, _interrupt)
+    service = application.extensions["tunewright.training"]
     with application.app_context():
-        application.extensions["tunewright.training"].dispatch()  # sessions left queued by the last run
-    socketio.run(application, host=args.host, port=args.port, allow_unsafe_werkzeug=True, log_output=False)
+        service.dispatch()  # sessions left queued by the last run
+    try:
+        # The Werkzeug server is fine for one machine; see the README for the gunicorn recipe.
+        socketio.run(application, host=args.host, port=args.port, allow_unsafe_werkzeug=True, log_output=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("Tunewright is stopping: running sessions stop at a checkpoint first…", flush=True)
+        service.graceful_shutdown()
 
 
 if __name__ == "__main__":

@@ -78,6 +78,16 @@ def _in_hf_cache(repo_id: str, hf_cache: str | os.PathLike | None = None) -> boo
     return isinstance(try_to_load_from_cache(repo_id, "config.json", cache_dir=hf_cache), str)
 
 
+def _is_repo_id(model: str) -> bool:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(model)
+    except HFValidationError:
+        return False
+    return True
+
+
 def availability(model: str, cache_dir: str | os.PathLike,
                  hf_cache: str | os.PathLike | None = None) -> tuple[Availability, str]:
     """Where ``model`` (catalogue id, Hub id or local folder) can be loaded from, and a sentence saying so.
@@ -95,6 +105,9 @@ def availability(model: str, cache_dir: str | os.PathLike,
         if (path / "config.json").is_file():
             return Availability.LOCAL, f"Local folder {path}."
         return Availability.UNAVAILABLE, f"No model folder with a config.json at {path}."
+    if not _is_repo_id(model):
+        return Availability.UNAVAILABLE, (f"{model!r} is neither a Hub model id (owner/name) nor a local folder "
+                                          "(an absolute path or one starting with '.').")
     if _in_hf_cache(model, hf_cache):
         return Availability.CACHED, "In the local Hugging Face cache."
     if hub_offline():

@@ -8,39 +8,49 @@ how to fix them (TRL's habit).
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from core.datasets.prompts import DEFAULT_MARKERS, Markers, grpo_system_prompt, render_system_prompt
 from core.default_model import DEFAULT_MODEL_ID
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: NaN and Infinity (which Python's JSON parser accepts) are refused everywhere.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class ModelSection(_Section):
-    name: str = Field(DEFAULT_MODEL_ID, description="Hub id, catalogue id or local folder of the base model.")
+    name: str = Field(DEFAULT_MODEL_ID, min_length=1, max_length=500,
+                      description="Hub id, catalogue id or local folder of the base model.")
     lora_rank: int = Field(16, ge=1, le=512, description="LoRA rank r; 8-64 is typical.")
-    lora_alpha: int = Field(32, ge=1, description="LoRA alpha; about 2 x rank.")
+    lora_alpha: int = Field(32, ge=1, le=4096, description="LoRA alpha; about 2 x rank.")
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout, 0-0.1.")
-    target_modules: list[str] | Literal["all-linear"] = Field(
-        "all-linear", description="Modules that get LoRA adapters, or 'all-linear'.")
+    target_modules: list[Annotated[str, Field(min_length=1, max_length=200)]] | Literal["all-linear"] = Field(
+        "all-linear", max_length=256, description="Modules that get LoRA adapters, or 'all-linear'.")
 
 
 class DatasetSection(_Section):
-    source: str = Field("builtin:arithmetic", description="builtin:<name>, dataset:<id> or a Hub id.")
-    split: str = Field("train", description="Split to train on.")
-    eval_split: str | None = Field(None, description="Held-out split for eval loss during SFT (optional).")
-    config_name: str | None = Field(None, description="Hub dataset config (e.g. 'main' for GSM8K).")
-    instruction_field: str | None = Field(None, description="Column holding the prompt; None: detected.")
-    response_field: str | None = Field(None, description="Column holding the answer; None: detected.")
-    max_samples: int | None = Field(None, ge=1, description="Use at most this many rows (seeded shuffle).")
-    system_prompt: str | None = Field(None, description="System prompt; None: the GRPO default built from the markers.")
-    reasoning_start: str = Field(DEFAULT_MARKERS.reasoning_start, min_length=1)
-    reasoning_end: str = Field(DEFAULT_MARKERS.reasoning_end, min_length=1)
-    solution_start: str = Field(DEFAULT_MARKERS.solution_start, min_length=1)
-    solution_end: str = Field(DEFAULT_MARKERS.solution_end, min_length=1)
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] = Field(
+        "builtin:arithmetic", description="builtin:<name>, dataset:<id> or a Hub id.")
+    split: str = Field("train", min_length=1, max_length=100, description="Split to train on.")
+    eval_split: str | None = Field(None, min_length=1, max_length=100,
+                                   description="Held-out split for eval loss during SFT (optional).")
+    config_name: str | None = Field(None, max_length=100, description="Hub dataset config (e.g. 'main' for GSM8K).")
+    instruction_field: str | None = Field(None, max_length=200, description="Column holding the prompt; None: detected.")
+    response_field: str | None = Field(None, max_length=200, description="Column holding the answer; None: detected.")
+    max_samples: int | None = Field(None, ge=1, le=100_000_000,
+                                    description="Use at most this many rows (seeded shuffle).")
+    system_prompt: str | None = Field(None, max_length=20_000,
+                                      description="System prompt; None: the GRPO default built from the markers.")
+    reasoning_start: str = Field(DEFAULT_MARKERS.reasoning_start, min_length=1, max_length=64,
+                                 description="Marker opening the reasoning.")
+    reasoning_end: str = Field(DEFAULT_MARKERS.reasoning_end, min_length=1, max_length=64,
+                               description="Marker closing the reasoning.")
+    solution_start: str = Field(DEFAULT_MARKERS.solution_start, min_length=1, max_length=64,
+                                description="Marker opening the final answer.")
+    solution_end: str = Field(DEFAULT_MARKERS.solution_end, min_length=1, max_length=64,
+                              description="Marker closing the final answer.")
 
     def resolved_system_prompt(self) -> str:
         """The user's prompt with ``{reasoning_start}``-style placeholders filled, or the GRPO default."""
@@ -54,25 +64,27 @@ Optim = Literal["adamw_torch", "adamw_torch_fused", "adafactor", "sgd", "paged_a
 
 class TrainingSection(_Section):
     num_epochs: float = Field(1.0, gt=0, le=100, description="Passes over samples_per_epoch prompts.")
-    samples_per_epoch: int | None = Field(60, ge=1, description="Prompts per epoch (seeded subset); None: all rows.")
+    samples_per_epoch: int | None = Field(60, ge=1, le=100_000_000, description="Prompts per epoch (seeded subset); None: all rows.")
     batch_size: int = Field(2, ge=1, le=256, description="Prompts per device step (GRPO samples num_generations each).")
-    gradient_accumulation_steps: int = Field(1, ge=1, le=256)
-    learning_rate: float = Field(2e-5, gt=0, le=1.0)
-    warmup_steps: int = Field(0, ge=0)
-    weight_decay: float = Field(0.0, ge=0)
-    max_grad_norm: float = Field(1.0, gt=0)
+    gradient_accumulation_steps: int = Field(1, ge=1, le=256,
+                                             description="Steps whose gradients add up before one optimiser step.")
+    learning_rate: float = Field(2e-5, gt=0, le=1.0, description="Peak learning rate; 5e-5 to 3e-4 for LoRA.")
+    warmup_steps: int = Field(0, ge=0, le=1_000_000, description="Steps of linear warm-up to the peak rate.")
+    weight_decay: float = Field(0.0, ge=0, le=10.0, description="AdamW weight decay.")
+    max_grad_norm: float = Field(1.0, gt=0, le=10_000.0, description="Gradient clipping norm.")
     lr_scheduler_type: Literal["constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts",
-                               "polynomial", "inverse_sqrt"] = "constant"
+                               "polynomial", "inverse_sqrt"] = Field("constant",
+                                                                     description="Learning-rate schedule.")
     optim: Optim = Field("adamw_torch", description="Paged/8-bit optimizers need a GPU; mapped to adamw_torch on CPU.")
     bf16: bool = Field(False, description="bfloat16 training; GPU only, ignored with a warning on CPU.")
     max_sequence_length: int = Field(512, ge=32, le=131072, description="Prompt + completion tokens.")
     max_new_tokens: int = Field(48, ge=1, le=32768, description="Completion length limit while sampling.")
-    temperature: float = Field(1.0, gt=0, le=5.0)
-    top_p: float = Field(1.0, gt=0, le=1.0)
+    temperature: float = Field(1.0, gt=0, le=5.0, description="Sampling temperature; about 0.7-1.0.")
+    top_p: float = Field(1.0, gt=0, le=1.0, description="Nucleus sampling; 0.9-0.95 is typical, 1 disables it.")
     num_generations: int = Field(4, ge=2, le=64, description="Completions per prompt (the GRPO group).")
-    seed: int = Field(3407, ge=0)
-    save_steps: int = Field(10, ge=1, description="Checkpoint every N steps (stop also checkpoints).")
-    logging_steps: int = Field(1, ge=1)
+    seed: int = Field(3407, ge=0, le=2**32 - 1, description="Random seed (data order, sampling, LoRA init).")
+    save_steps: int = Field(10, ge=1, le=1_000_000, description="Checkpoint every N steps (stop also checkpoints).")
+    logging_steps: int = Field(1, ge=1, le=1_000_000, description="Log metrics every N steps.")
 
 
 class GRPOSection(_Section):
@@ -82,8 +94,9 @@ class GRPOSection(_Section):
     clip_range: float = Field(0.2, gt=0.0, lt=1.0, description="PPO-style clip epsilon.")
     importance_sampling_level: Literal["token", "sequence"] | None = Field(
         None, description="None: 'sequence' for gspo, else 'token'.")
-    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo"] = "dapo"
-    robust_clip: float = Field(3.0, gt=0.0, description="or_grpo: advantages are clipped to +/- this many robust sigmas.")
+    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo"] = Field(
+        "dapo", description="How token losses are normalised (TRL's loss_type).")
+    robust_clip: float = Field(3.0, gt=0.0, le=100.0, description="or_grpo: advantages are clipped to +/- this many robust sigmas.")
 
     @property
     def resolved_importance_sampling_level(self) -> str:
@@ -91,24 +104,24 @@ class GRPOSection(_Section):
 
 
 class RewardComponent(_Section):
-    name: str
-    weight: float = 1.0
+    name: str = Field(min_length=1, max_length=100, description="Reward function name.")
+    weight: float = Field(1.0, ge=-100.0, le=100.0, description="Weight of this reward in the total.")
 
 
 class RewardSection(_Section):
-    type: Literal["preset", "components"] = "preset"
-    preset_name: str | None = Field("math", description="Preset used when type is 'preset'.")
-    components: list[RewardComponent] = Field(default_factory=list,
+    type: Literal["preset", "components"] = Field("preset", description="A named preset, or your own components.")
+    preset_name: str | None = Field("math", max_length=100, description="Preset used when type is 'preset'.")
+    components: list[RewardComponent] = Field(default_factory=list, max_length=64,
                                               description="Reward functions and weights when type is 'components'.")
 
 
 class PreTrainingSection(_Section):
     enabled: bool = Field(True, description="SFT on formatted answers first, so the model learns the markers.")
-    epochs: float = Field(1.0, gt=0, le=100)
-    max_samples: int | None = Field(160, ge=1)
-    learning_rate: float = Field(2e-4, gt=0, le=1.0)
-    batch_size: int = Field(4, ge=1, le=256)
-    lr_scheduler_type: Literal["constant", "linear", "cosine"] = "cosine"
+    epochs: float = Field(1.0, gt=0, le=100, description="Passes over the SFT examples.")
+    max_samples: int | None = Field(160, ge=1, le=100_000_000, description="SFT examples used at most.")
+    learning_rate: float = Field(2e-4, gt=0, le=1.0, description="SFT learning rate.")
+    batch_size: int = Field(4, ge=1, le=256, description="SFT examples per step.")
+    lr_scheduler_type: Literal["constant", "linear", "cosine"] = Field("cosine", description="SFT learning-rate schedule.")
 
 
 # The method names; tests/core/test_methods.py asserts they equal core.methods.METHODS (the schema never imports it).
@@ -163,7 +176,7 @@ class RAGSection(_Section):
 
 
 class TrainingConfig(_Section):
-    name: str = Field("untitled", min_length=1, max_length=200)
+    name: str = Field("untitled", min_length=1, max_length=200, description="A name for this run or saved config.")
     description: str = Field("", max_length=2000, description="Free text shown with the session or job.")
     method: Method = Field("grpo", description="grpo (default), qlora, unsloth (GPU only), standard (SFT) or rag.")
     model: ModelSection = Field(default_factory=ModelSection)

@@ -4,9 +4,9 @@ from flask import Blueprint, jsonify, request, send_file
 from services import datasets
 from routes.request_json import json_body
 from services.errors import ServiceError
+from services.security import allow_large_body
 
 bp = Blueprint("datasets", __name__)
-
 
 
 @bp.get("/list")
@@ -17,6 +17,7 @@ def list_():
 
 
 @bp.post("/upload")
+@allow_large_body  # streamed to disk with its own limit (TUNEWRIGHT_MAX_UPLOAD_BYTES)
 def upload():
     record = datasets.save_upload(request)
     return jsonify(dataset=datasets.to_dict(record)), 202

@@ -38,4 +38,7 @@ def handle_http_error(error: HTTPException):
 @bp.app_errorhandler(Exception)
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
+    from extensions import db
+
+    db.session.rollback()  # a failed flush must not poison the next request on this thread
     return _respond(500, InternalServerError.name, "Internal error: the server logged the details.")

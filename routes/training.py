@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from core.training_config import default_config
 from routes.request_json import json_body
-from services.errors import NotFoundError
+from services.errors import NotFoundError, ServiceError
 from services.storage import resolve_inside, safe_filename
 from services.training import get_training_service
 from services.training.records import session_detail, session_summary
@@ -16,6 +16,8 @@ bp = Blueprint("training", __name__)
 
 
 def _saved_config(name: str) -> dict:
+    if len(name) > 200:
+        raise ServiceError("A saved config name has at most 200 characters.")
     path = resolve_inside(current_app.config["CONFIG_FOLDER"], safe_filename(name) + ".json")
     if not path.is_file():
         raise NotFoundError(f"No saved config named {name!r}.")
@@ -50,7 +52,11 @@ def sessions():
 
 @bp.get("/sessions/<session_id>")
 def session(session_id: str):
-    return jsonify(session_detail(get_training_service().get(session_id)))
+    """Every metric row, or ``?max_points=N`` of them evenly spread (what the charts replay on join)."""
+    max_points = request.args.get("max_points", type=int)
+    if max_points is not None and max_points < 2:
+        raise ServiceError("max_points must be at least 2.")
+    return jsonify(session_detail(get_training_service().get(session_id), max_points=max_points))
 
 
 @bp.delete("/sessions/<session_id>")

@@ -40,6 +40,13 @@ def _bad(path: str, message: str, hint: str = "") -> ServiceError:
     return ServiceError(message, details=[{"path": path, "message": message, "hint": hint}])
 
 
+def _section(config: dict, name: str) -> dict:
+    section = config.setdefault(name, {})
+    if not isinstance(section, dict):
+        raise _bad(f"config.{name}", f"config.{name} must be an object")
+    return section
+
+
 def config_from_payload(data: dict) -> dict:
     """The training config a job payload stands for (validated later by the one schema)."""
     unknown = sorted(set(data) - ACCEPTED)
@@ -47,8 +54,9 @@ def config_from_payload(data: dict) -> dict:
         raise _bad(unknown[0], f"unknown field(s): {', '.join(unknown)}",
                    f"Accepted: {', '.join(sorted(ACCEPTED))}; anything else goes in 'config'.")
     training_type = data.get("training_type", "grpo")
-    if training_type not in METHODS:
-        raise _bad("training_type", f"unknown training_type {training_type!r}; valid: {', '.join(METHODS)}",
+    if not isinstance(training_type, str) or training_type not in METHODS:
+        raise _bad("training_type", f"unknown training_type {str(training_type)[:100]!r}; valid: "
+                                    f"{', '.join(METHODS)}",
                    f"Use one of: {', '.join(METHODS)}.")
     base = data.get("config") or {}
     if not isinstance(base, dict):
@@ -58,32 +66,40 @@ def config_from_payload(data: dict) -> dict:
     for key in ("name", "description"):
         if data.get(key) is not None:
             config[key] = data[key]
-    if data.get("model_name"):
+    if data.get("model_name") is not None:
+        if not isinstance(data["model_name"], str) or len(data["model_name"]) > 500:
+            raise _bad("model_name", "model_name must be a string of at most 500 characters")
         try:
-            resolved = resolve_model_name(str(data["model_name"]))
+            resolved = resolve_model_name(data["model_name"])
         except UnknownModelName as exc:
             raise _bad("model_name", str(exc), "Send a Hub id (org/name), a catalogue id or an Ollama tag such "
                                                "as llama3.2:3b; GET /api/models/list shows the catalogue.") from None
-        config.setdefault("model", {})["name"] = resolved.model
+        _section(config, "model")["name"] = resolved.model
     if data.get("dataset_id") is not None:
         dataset_id = data["dataset_id"]
         if not isinstance(dataset_id, int) or isinstance(dataset_id, bool):
             raise _bad("dataset_id", "dataset_id must be a number (GET /api/datasets/list)")
-        config.setdefault("dataset", {})["source"] = f"dataset:{dataset_id}"
-    elif data.get("dataset"):
-        config.setdefault("dataset", {})["source"] = str(data["dataset"])
+        _section(config, "dataset")["source"] = f"dataset:{dataset_id}"
+    elif data.get("dataset") is not None:
+        if not isinstance(data["dataset"], str):
+            raise _bad("dataset", "dataset must be a source string such as builtin:arithmetic")
+        _section(config, "dataset")["source"] = data["dataset"]
     for field, (section, key) in SHORTCUTS.items():
         if data.get(field) is not None:
-            config.setdefault(section, {})[key] = data[field]
+            _section(config, section)[key] = data[field]
     if data.get("epochs") is not None:
-        config.setdefault("training", {})["num_epochs"] = data["epochs"]
+        _section(config, "training")["num_epochs"] = data["epochs"]
         if training_type in METHOD_EPOCHS:
-            config.setdefault(METHOD_EPOCHS[training_type], {})["epochs"] = data["epochs"]
+            _section(config, METHOD_EPOCHS[training_type])["epochs"] = data["epochs"]
     return config
 
 
 def create_job(data: dict) -> TrainingSession:
-    return get_training_service().create(config_from_payload(data), priority=data.get("priority", "normal"))
+    config = config_from_payload(data)
+    priority = data.get("priority", "normal")
+    if not isinstance(priority, str):
+        raise _bad("priority", "priority must be low, normal or high")
+    return get_training_service().create(config, priority=priority)
 
 
 def list_jobs() -> list[dict]:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from pathlib import Path
 
 from werkzeug.security import safe_join
@@ -34,3 +36,31 @@ def safe_filename(name: str, fallback: str = "file") -> str:
     """A storable file name from a user-supplied one (no folders, no odd characters)."""
     cleaned = secure_filename(name or "")
     return cleaned or fallback
+
+
+class InsufficientStorage(ServiceError):
+    status_code = 507
+
+
+def check_free_disk(folder: str | os.PathLike, needed: int) -> None:
+    """Refuse work that would fill the disk, with a message saying where and how much is free."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise InsufficientStorage(f"Only {free / 1024**3:.1f} GiB free where {folder} lives; "
+                                  f"{needed / 1024**3:.1f} GiB are needed. Free some space (old sessions, exports, "
+                                  "datasets) and try again.")
+
+
+def remove_stale_files(folder: str | os.PathLike, pattern: str, older_than: float) -> int:
+    """Delete ``pattern`` files left by a crash (e.g. half-received uploads), sparing any written to recently:
+    another server process sharing the folder may still be writing it."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for path in Path(folder).glob(pattern):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed

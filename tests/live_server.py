@@ -56,7 +56,7 @@ def start_server(folder: Path, **env_overrides: str) -> LiveServer:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
         try:
-            if requests.get(server.url + "/api/system/status", timeout=2).ok:
+            if requests.get(server.url + "/api/system/status", timeout=2).status_code < 500:  # 401: token mode
                 return server
         except requests.ConnectionError:
             time.sleep(0.2)

@@ -285,17 +285,16 @@ def test_max_samples_on_a_large_file_keeps_memory_small(tmp_path):
     assert peak < size / 5, f"peak {peak} bytes for a {size}-byte file"
 
 
-def test_hub_code_path_loads_a_local_folder_through_datasets(tmp_path):
-    folder = tmp_path / "hub_like"
-    folder.mkdir()
+def test_hub_ids_are_never_read_as_local_paths(tmp_path, monkeypatch):
+    """``datasets.load_dataset`` reads a folder that exists under the given name: a Hub id must never reach it
+    as a path, neither absolute nor relative to the server's working directory."""
+    folder = tmp_path / "demo" / "secret"
+    folder.mkdir(parents=True)
     (folder / "train.jsonl").write_bytes(jsonl_bytes(QA_ROWS))
-    spec = DatasetSpec("hub", str(folder), split="train", cache_dir=str(tmp_path / "cache"))
-    dataset = load_hub_dataset(spec)
-    assert dataset.num_rows == len(QA_ROWS) and set(dataset.column_names) == {"question", "answer"}
-    examples = load_examples(spec, max_samples=4, seed=3)
-    assert len(examples) == 4 and all(set(e) == {"instruction", "response"} for e in examples)
-    assert examples == load_examples(spec, max_samples=4, seed=3)
-    assert len(load_examples(spec)) == len(QA_ROWS)
+    monkeypatch.chdir(tmp_path)
+    for name in ("demo/secret", str(folder), "../demo", "demo/../demo"):
+        with pytest.raises(DatasetUnavailableError, match="local|not a Hub dataset id"):
+            load_hub_dataset(DatasetSpec("hub", name, split="train", cache_dir=str(tmp_path / "cache")))
 
 
 def test_hub_offline_fails_fast_and_clearly(tmp_path, monkeypatch):

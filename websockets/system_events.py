@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_socketio import emit
 
 from extensions import socketio
+from services.security import socket_refusal
 from services.system_monitor import SystemMonitor, get_monitor
 from websockets.emit import safe_emit
 
@@ -61,6 +62,9 @@ def init_app(app: Flask) -> None:
 
 @socketio.on("connect")
 def on_connect(auth=None):
+    refusal = socket_refusal(request.environ, auth)
+    if refusal:
+        raise ConnectionRefusedError(refusal)
     emit("system_update", get_monitor().sample())
     current_app.extensions["tunewright.system_broadcaster"].client_joined()
 

@@ -6,7 +6,7 @@ from flask_socketio import emit, join_room, leave_room
 from extensions import socketio
 from services.errors import ServiceError
 from services.training import get_training_service
-from services.training.records import session_detail
+from services.training.records import HISTORY_POINTS, session_detail
 from websockets.rooms import session_room
 
 
@@ -20,7 +20,7 @@ def on_join_session(data):
     # Join before reading the history: an event committed in between arrives live (clients de-duplicate by
     # phase and step) instead of being lost.
     join_room(session_room(session_id))
-    emit("training_history", {"session_id": session_id, **session_detail(session)})
+    emit("training_history", {"session_id": session_id, **session_detail(session, max_points=HISTORY_POINTS)})
     return {"ok": True}
 
 

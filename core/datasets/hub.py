@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import threading
 import time
@@ -20,6 +21,9 @@ from core.datasets.spec import DatasetSpec, DatasetUnavailableError
 REACHABILITY_TTL = 60.0
 CONNECT_TIMEOUT = 2.0
 OFFLINE_HELP = "cached Hub datasets, your uploads and the built-in sets still work"
+
+# owner/name, as the Hub spells repository ids. Never a path: see ``check_hub_id``.
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 
 _lock = threading.Lock()
 _last_check: tuple[float, str, bool, str] | None = None  # (when, endpoint, online, reason)
@@ -109,18 +113,33 @@ def _offline_mode(enabled: bool) -> Iterator[None]:
         datasets.config.HF_HUB_OFFLINE, hub_constants.HF_HUB_OFFLINE = saved
 
 
+def check_hub_id(name: str) -> str:
+    """``name`` if it is a Hub repository id that cannot be read as a local path, else DatasetUnavailableError.
+
+    ``datasets.load_dataset`` loads a folder when one exists under the given name (relative to the server's
+    working directory), so an id like ``demo/secret`` could read server files: local data comes only
+    through uploads."""
+    if not isinstance(name, str) or not HUB_ID.match(name) or ".." in name:
+        raise DatasetUnavailableError(f"{name!r} is not a Hub dataset id (owner/name: letters, digits, '-', "
+                                      "'_', '.'). Local files are not read by path: upload them instead.")
+    if os.path.lexists(name):
+        raise DatasetUnavailableError(f"{name!r} names a local path on the server, which is never read as a Hub "
+                                      "dataset: upload the files on the Datasets page instead.")
+    return name
+
+
 def load_hub_dataset(spec: DatasetSpec):
-    """A ``datasets.Dataset`` for a Hub id (or a local folder of data files, through the same code)."""
+    """A ``datasets.Dataset`` for a Hub id: from the Hub when it is reachable, else from the local cache."""
     import datasets
 
-    local = Path(spec.name).expanduser()
-    online, reason = (True, "") if local.is_dir() else hub_status()
+    check_hub_id(spec.name)
+    online, reason = hub_status()
     if not online and not is_cached(spec.name, spec.config_name, spec.cache_dir):
         raise DatasetUnavailableError(f"{spec.name} is not cached on this server. {reason}")
     label = spec.name + (f" ({spec.config_name})" if spec.config_name else "")
     try:
         with _offline_mode(not online):
-            return datasets.load_dataset(str(local) if local.is_dir() else spec.name, spec.config_name,
+            return datasets.load_dataset(spec.name, spec.config_name,
                                          split=spec.split, cache_dir=spec.cache_dir)
     except DatasetUnavailableError:
         raise

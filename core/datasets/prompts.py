@@ -41,11 +41,14 @@ def grpo_system_prompt(markers: Markers = DEFAULT_MARKERS) -> str:
 
 
 def render_system_prompt(text: str, markers: Markers) -> str:
-    """Fill ``{reasoning_start}``-style placeholders in a user's template text with its markers."""
-    try:
-        return text.format(**asdict(markers))
-    except (KeyError, IndexError, ValueError):
-        return text  # braces that are not placeholders: the text is used as written
+    """Fill the four ``{reasoning_start}``-style placeholders in a user's template text with its markers.
+
+    Literal replacement, never ``str.format``: format specs and attribute lookups in user text
+    (``{reasoning_start:>2000000000}``, ``{reasoning_start.__class__}``) would allocate or walk objects.
+    Every other brace is plain text."""
+    for name, value in asdict(markers).items():
+        text = text.replace("{" + name + "}", value)
+    return text
 
 
 def chat_messages(instruction: str, system_prompt: str | None = None) -> list[dict[str, str]]:

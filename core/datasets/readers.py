@@ -31,7 +31,29 @@ try:  # 3x faster than json.loads per line; the standard library stays the refer
 except ImportError:  # pragma: no cover - orjson is a pinned requirement
     fast_loads = json.loads
 
-csv.field_size_limit(2**31 - 1)  # long answers (whole solutions) exceed the 128 KiB default
+MAX_RECORD_BYTES = 16 << 20  # one JSONL line or CSV field; longer ones are reported with their line, not buffered
+SNIFF_CHARS = 4096  # csv.Sniffer is quadratic in its sample: give it a few lines, never the whole head
+csv.field_size_limit(MAX_RECORD_BYTES)  # long answers (whole solutions) exceed the 128 KiB default
+
+
+def bounded_lines(f, on_too_long: Callable[[int], None], limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, bytes]]:
+    """``(line number, bytes)`` of a binary file, never holding more than ``limit`` bytes of one line: a longer
+    line is passed to ``on_too_long`` and skipped in chunks (a 2 GB single-line file costs 16 MiB, not 2 GB)."""
+    number = 0
+    readline = f.readline
+    while True:
+        raw = readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while True:  # drop the rest of this line
+                rest = readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            on_too_long(number)
+            continue
+        yield number, raw
 
 
 def format_from_name(filename: str) -> str | None:
@@ -106,6 +128,10 @@ class RowReader:
             return min(1.0, self._file.tell() / max(self.size, 1))
         return self._done_fraction
 
+    def _too_long(self, line: int) -> None:
+        self._error(DatasetFormatError(f"line {line} is longer than {MAX_RECORD_BYTES >> 20} MiB: one record must "
+                                       "fit in that; split it or shorten it", line))
+
     def _error(self, error: DatasetFormatError) -> None:
         if self.on_error is None:
             raise error
@@ -128,7 +154,7 @@ class RowReader:
             f.seek(skip)
             loads = fast_loads
             seen_row = False
-            for number, raw in enumerate(f, 1):
+            for number, raw in bounded_lines(f, self._too_long):
                 try:
                     row = loads(raw)
                 except ValueError:  # orjson's error is a ValueError too
@@ -187,7 +213,7 @@ class RowReader:
 
             def lines() -> Iterator[str]:
                 # Decoded line by line so that a bad byte is reported on its own line.
-                for number, raw in enumerate(f, 1):
+                for number, raw in bounded_lines(f, self._too_long):
                     state["line"] = number
                     try:
                         yield raw.decode("utf-8")
@@ -265,8 +291,10 @@ def sniff_delimiter(sample: str, tab_by_name: bool = False) -> str:
     """Comma, semicolon or tab, from the first lines (the stdlib sniffer, then a count as fallback)."""
     if tab_by_name:
         return "\t"
-    lines = sample.splitlines()[:50]
-    if len(lines) > 1 and not sample.endswith("\n"):
+    cut = len(sample) > SNIFF_CHARS
+    sample = sample[:SNIFF_CHARS]
+    lines = sample.splitlines()[:20]
+    if len(lines) > 1 and (cut or not sample.endswith("\n")):
         lines = lines[:-1]  # the last line of the head may be cut
     try:
         return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t").delimiter
@@ -283,7 +311,7 @@ def check_header(header: list[str], first_data: list[str] | None, sample: str, d
     looks_like_names = all(_NAME.match(n) and len(n.split()) <= 6 for n in names if n)
     if not looks_like_names:
         try:
-            has_header = csv.Sniffer().has_header(sample) if first_data is not None else False
+            has_header = csv.Sniffer().has_header(sample[:SNIFF_CHARS]) if first_data is not None else False
         except csv.Error:
             has_header = False
         if not has_header:

@@ -20,6 +20,9 @@ from typing import Any
 
 log = logging.getLogger("tunewright.training")
 
+PARENT_POLL_SECONDS = 0.5
+ORPHAN_GRACE_SECONDS = 120.0  # after the server died: time to finish the step and checkpoint before exiting
+
 
 class PipeEmitter:
     """Sends events to the supervisor. If the server is gone, training is asked to stop (keeping a
@@ -31,10 +34,13 @@ class PipeEmitter:
         self.parent_pid = parent_pid
         self.spool_path = spool_path
         self.server_gone = False
+        self.training_started = threading.Event()
         self._lock = threading.Lock()
 
     def __call__(self, event: dict) -> None:
         event.setdefault("time", time.time())
+        if event.get("type") == "phase":
+            self.training_started.set()
         with self._lock:
             if not self.server_gone:
                 try:
@@ -81,11 +87,31 @@ def _setup_output(log_path: Path, emit: PipeEmitter) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+def _watch_parent(emit: PipeEmitter) -> None:
+    """Notice at once when the server is gone. Before training has started there is nothing to keep: exit now
+    (loading a model can take minutes). Once it trains, the step's end checkpoints and stops (``should_stop``);
+    if that takes longer than the grace period, exit anyway so that no orphan outlives a resume."""
+    while os.getppid() == emit.parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    emit.server_gone = True
+    if not emit.training_started.is_set():
+        log.warning("the server is gone before training started: exiting")
+        os._exit(3)
+    log.warning("the server is gone: stopping at the end of this step with a checkpoint")
+    time.sleep(ORPHAN_GRACE_SECONDS)
+    log.error("still running %.0f s after the server died: exiting without a final checkpoint", ORPHAN_GRACE_SECONDS)
+    os._exit(4)
+
+
 def run_child(job: dict[str, Any], conn, stop_event) -> None:
     """Child-process target. ``job`` is a plain dict (it crosses the process boundary)."""
+    # Our own process group: a Ctrl+C in the server's terminal reaches the server, which then asks us to stop
+    # at a checkpoint, instead of killing us mid-step.
+    os.setpgrp()
     if job.get("device", "cpu").startswith("cuda:"):  # before torch is imported: this child sees one GPU
         os.environ["CUDA_VISIBLE_DEVICES"] = job["device"].split(":", 1)[1]
     emit = PipeEmitter(conn, parent_pid=os.getppid(), spool_path=Path(job["spool_path"]))
+    threading.Thread(target=_watch_parent, args=(emit,), name="parent-watch", daemon=True).start()
     _setup_output(Path(job["log_path"]), emit)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:

@@ -8,13 +8,14 @@ from flask import current_app
 
 from core.datasets import CATEGORIES, catalog_entries, describe_builtins, find_entry
 from core.datasets.hub import hub_status, is_cached
+from core.datasets.hub import check_hub_id as _check_hub_id
+from core.datasets.spec import DatasetUnavailableError
 from extensions import db
 from services.datasets import jobs
 from services.datasets.records import DatasetStatus, clean_description, clean_tags, transition
 from services.errors import ServiceError
 from services.models import DatasetRecord
 
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 NAME_PART = re.compile(r"^[\w.-]{1,128}$")
 
 
@@ -43,9 +44,10 @@ def catalog(category: str | None = None) -> dict[str, Any]:
 
 
 def check_hub_id(hub_id: Any) -> str:
-    if not isinstance(hub_id, str) or not HUB_ID.match(hub_id.strip()):
-        raise ServiceError("A Hub dataset id looks like owner/name (letters, digits, '-', '_', '.').")
-    return hub_id.strip()
+    try:
+        return _check_hub_id(hub_id.strip() if isinstance(hub_id, str) else hub_id)
+    except DatasetUnavailableError as exc:
+        raise ServiceError(str(exc)) from None
 
 
 def add_hub_dataset(payload: dict[str, Any]) -> DatasetRecord:

@@ -164,6 +164,32 @@ def _system_prompt(payload: dict) -> str | None:
     return prompt_templates.rendered_system_prompt(payload.get("template_id") or "default")
 
 
+PREVIEW_CELL_CHARS = 2000  # a preview shows the start of a long cell, and says it did
+
+
+def clip_cells(value: Any, limit: int = PREVIEW_CELL_CHARS) -> tuple[Any, bool]:
+    """``value`` with every string longer than ``limit`` cut (marked with "…"), and whether anything was cut."""
+    if isinstance(value, str):
+        return (value[:limit] + "…", True) if len(value) > limit else (value, False)
+    if isinstance(value, dict):
+        pairs = {k: clip_cells(v, limit) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(cut for _, cut in pairs.values())
+    if isinstance(value, list):
+        items = [clip_cells(v, limit) for v in value[:100]]
+        return [v for v, _ in items], len(value) > 100 or any(cut for _, cut in items)
+    return value, False
+
+
+def _clipped_rows(rows: list[dict]) -> list[dict]:
+    out = []
+    for row in rows:
+        clipped, cut = clip_cells(row)
+        if cut:
+            clipped["truncated"] = True
+        out.append(clipped)
+    return out
+
+
 def preview(payload: dict) -> dict[str, Any]:
     """Answer ``POST /api/datasets/preview``."""
     if not isinstance(payload, dict):
@@ -178,14 +204,16 @@ def preview(payload: dict) -> dict[str, Any]:
     system_prompt = _system_prompt(payload)
     result: dict[str, Any] = {
         **about, "columns": columns, "mapping": mapping.__dict__.copy(), "mapping_usable": mapping.is_usable(),
-        "rows": [{"instruction": e["instruction"], "response": e["response"], "raw": json_safe(raw)}
-                 for e, raw in zip(examples, rows)] if examples else [{"raw": json_safe(r)} for r in rows],
+        "rows": _clipped_rows([{"instruction": e["instruction"], "response": e["response"], "raw": json_safe(raw)}
+                               for e, raw in zip(examples, rows)] if examples else
+                              [{"raw": json_safe(r)} for r in rows]),
+        "cell_limit": PREVIEW_CELL_CHARS,
         "system_prompt": system_prompt,
     }
     if payload.get("render", True) and examples:
         tokenizer, label = preview_tokenizer(current_app.config["MODEL_CACHE"])
-        result["prompts"] = [render_prompt(tokenizer, e["instruction"], e.get("system") or system_prompt)
-                             for e in examples]
+        result["prompts"] = [clip_cells(render_prompt(tokenizer, e["instruction"], e.get("system") or system_prompt),
+                                        4 * PREVIEW_CELL_CHARS)[0] for e in examples]
         result["tokenizer"] = label
     result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result

@@ -6,8 +6,8 @@ import os
 from flask import current_app
 
 from core.datasets import BUILTINS, DatasetSpec, FieldMapping, find_entry, mapping_problems
-from core.datasets.hub import hub_status, is_cached
-from services.datasets.catalog import HUB_ID, HubUnavailable
+from core.datasets.hub import HUB_ID, hub_status, is_cached
+from services.datasets.catalog import HubUnavailable
 from services.datasets.records import DatasetStatus, get_record, stored_file
 from services.errors import NotFoundError, ServiceError
 

@@ -26,7 +26,7 @@ from services.datasets import jobs
 from services.datasets.records import DatasetStatus, clean_description, clean_tags, transition
 from services.errors import ServiceError
 from services.models import DatasetRecord
-from services.storage import resolve_inside
+from services.storage import check_free_disk, remove_stale_files, resolve_inside
 
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024**3
 MULTIPART_SLACK = 1024 * 1024  # boundaries, part headers and the small form fields around the file
@@ -92,6 +92,8 @@ def save_upload(request: Request) -> DatasetRecord:
     if request.mimetype != "multipart/form-data":
         raise ServiceError("Upload the dataset as multipart/form-data with the file in the field 'file'.")
     folder = Path(current_app.config["UPLOAD_FOLDER"])
+    # Refuse before reading a byte rather than leave a half-written file on a full disk.
+    check_free_disk(folder, (request.content_length or 0) + current_app.config.get("MIN_FREE_DISK_BYTES", 0))
     parts: list[_HashingFile] = []
 
     def stream_factory(total_content_length, content_type, filename, content_length=None):
@@ -150,3 +152,11 @@ def _create_record(part: _HashingFile, original: str, form) -> DatasetRecord:
         target.unlink(missing_ok=True)
         raise
     return record
+
+
+STALE_PART_SECONDS = 600.0
+
+
+def remove_stale_parts(upload_folder: str) -> int:
+    """Half-received uploads left by a crash (``.incoming-*.part``), removed at start."""
+    return remove_stale_files(upload_folder, ".incoming-*.part", STALE_PART_SECONDS)

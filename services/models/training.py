@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -31,7 +31,12 @@ class TrainingSession(db.Model):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_logs: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
     server_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Which server instance runs it: a random id per start. A PID alone is reused (a restarted container's
+    # server often has the same one), so liveness also compares the process start time.
+    server_boot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    server_started: Mapped[float | None] = mapped_column(Float, nullable=True)
     child_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    child_started: Mapped[float | None] = mapped_column(Float, nullable=True)
     resume_requested: Mapped[bool] = mapped_column(default=False, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from extensions import db
 from services.models.training import TrainingMetric, TrainingSample, TrainingSession
@@ -105,10 +105,27 @@ def session_summary(session: TrainingSession) -> dict[str, Any]:
     }
 
 
-def metric_history(session_id: str) -> list[dict[str, Any]]:
-    rows = db.session.execute(select(TrainingMetric).filter_by(session_id=session_id)
-                              .order_by(TrainingMetric.global_step, TrainingMetric.id)).scalars()
+HISTORY_POINTS = 1000  # metric rows replayed on a Socket.IO join: enough for a chart, bounded for long runs
+
+
+def metric_history(session_id: str, max_points: int | None = None) -> list[dict[str, Any]]:
+    """Every metric row in step order, or at most ``max_points`` of them evenly spread (the last always kept),
+    chosen in SQL so a long session is never loaded whole for a chart."""
+    order = (TrainingMetric.global_step, TrainingMetric.id)
+    query = select(TrainingMetric).filter_by(session_id=session_id)
+    total = metric_count(session_id) if max_points else 0
+    if max_points and total > max_points:
+        stride = -(-total // max_points)
+        numbered = select(TrainingMetric.id, func.row_number().over(order_by=order).label("n")) \
+            .filter_by(session_id=session_id).subquery()
+        keep = select(numbered.c.id).where(or_((numbered.c.n - 1) % stride == 0, numbered.c.n == total))
+        query = query.where(TrainingMetric.id.in_(keep))
+    rows = db.session.execute(query.order_by(*order)).scalars()
     return [{"phase": r.phase, "step": r.step, "global_step": r.global_step, **r.values} for r in rows]
+
+
+def metric_count(session_id: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(TrainingMetric).filter_by(session_id=session_id)) or 0
 
 
 def sample_history(session_id: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -118,6 +135,10 @@ def sample_history(session_id: str, limit: int = 50) -> list[dict[str, Any]]:
             for r in reversed(list(rows))]
 
 
-def session_detail(session: TrainingSession) -> dict[str, Any]:
-    return {"session": session_summary(session), "config": session.config, "metrics": metric_history(session.id),
+def session_detail(session: TrainingSession, max_points: int | None = None) -> dict[str, Any]:
+    """The session with its history; ``max_points`` thins the metric rows for charts (``metrics_total`` says how
+    many there are: the full series is one ``GET /api/training/sessions/<id>`` away)."""
+    metrics = metric_history(session.id, max_points)
+    return {"session": session_summary(session), "config": session.config, "metrics": metrics,
+            "metrics_total": metric_count(session.id) if max_points else len(metrics),
             "samples": sample_history(session.id), "logs": session.last_logs or []}

@@ -11,7 +11,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.default_model import DEFAULT_MODEL_ID
 from core.model_registry import Availability, availability
@@ -21,8 +22,9 @@ from extensions import db
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models.base import utcnow
 from services.models.training import TrainingSession
-from services.storage import resolve_inside
+from services.storage import check_free_disk, resolve_inside
 from services.training import records
+from services.training.liveness import process_started, same_process_alive
 from services.training.status import ACTIVE, LIVE, RESUMABLE, Status, check_transition
 from websockets.emit import safe_emit
 from websockets.rooms import session_room
@@ -38,18 +40,6 @@ PRIORITIES = {"low": 0, "normal": 1, "high": 2}
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 SPOOL_FILE = "undelivered_events.jsonl"
 _KEEP = object()  # "leave the error as it is" in _transition
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def device_slots() -> list[str]:
@@ -71,6 +61,10 @@ class TrainingService:
         self._slots = app.config.get("TRAINING_DEVICES") or device_slots()
         self.capacity = int(app.config.get("MAX_CONCURRENT_TRAININGS") or len(self._slots))
         self.stop_timeout = float(app.config.get("TRAINING_STOP_TIMEOUT", 300))
+        # This server instance: sessions it runs carry this id (see recover_interrupted).
+        self.boot_id = uuid.uuid4().hex
+        self.server_started = process_started(os.getpid())
+        self.shutting_down = False
 
     # -- queries --------------------------------------------------------------------------------------------
     def get(self, session_id: str) -> TrainingSession:
@@ -96,24 +90,31 @@ class TrainingService:
             config = parse_config(raw_config if raw_config is not None else {})
         except ConfigValidationError as exc:
             raise ServiceError("The training config is not valid.", details=exc.errors) from None
-        if priority not in PRIORITIES:
+        if not isinstance(priority, str) or priority not in PRIORITIES:
             raise ServiceError(f"priority must be one of {', '.join(PRIORITIES)}.",
                                details=[{"path": "priority", "message": "unknown priority", "hint": ""}])
         if session_id is not None:
-            if not SESSION_ID.match(str(session_id)):
+            if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
                 raise ServiceError("session_id may hold letters, digits, '-' and '_' only (at most 32).")
-            if db.session.get(TrainingSession, session_id) is not None:
-                raise ConflictError(f"Session {session_id!r} exists already; resume it or pick another id.")
+            self._check_id_free(session_id)
         self._check_model(config)
         self._check_method(config)
         dataset_id = self._resolve_dataset(config)[1]
-        session_id = session_id or uuid.uuid4().hex[:12]
+        check_free_disk(self.app.config["OUTPUT_FOLDER"], self.app.config.get("MIN_FREE_DISK_BYTES", 0))
+        if session_id is None:
+            session_id = uuid.uuid4().hex[:12]
+            while self._id_taken(session_id):
+                session_id = uuid.uuid4().hex[:12]
         output_dir = resolve_inside(self.app.config["OUTPUT_FOLDER"], session_id)
         session = TrainingSession(id=session_id, name=config.name, config=config.model_dump(mode="json"),
                                   status=Status.QUEUED.value, priority=PRIORITIES[priority], owner=owner,
                                   dataset_id=dataset_id, output_dir=str(output_dir), last_logs=[])
         db.session.add(session)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # a concurrent create with the same id won the race
+            db.session.rollback()
+            raise ConflictError(f"Session {session_id!r} exists already; pick another id.") from None
         self._announce(session)
         self.dispatch()
         return session
@@ -141,14 +142,21 @@ class TrainingService:
             if Status(session.status) not in RESUMABLE:
                 raise ConflictError(f"Session {session_id} is {session.status}; only "
                                     f"{', '.join(s.value for s in RESUMABLE)} sessions resume.")
+            if session.child_pid and same_process_alive(session.child_pid, session.child_started):
+                raise ConflictError(f"The previous training process of session {session_id} (pid "
+                                    f"{session.child_pid}) is still running: it stops by itself at the end of its "
+                                    "step now that its server is gone. Resume again in a moment.")
             output = Path(session.output_dir)
             records.replay_spool(session, output / SPOOL_FILE)
             phase, step = resume_state(SessionPaths(output))
-            # Steps a dying server never stored are in the checkpoint's own log history.
+            # Steps a dying server never stored are in the checkpoint's own log history. Commit in small
+            # batches: a long write transaction would hold SQLite's lock against the supervisors.
             history, offset = checkpoint_history(SessionPaths(output), phase)
-            for entry in history:
+            for index, entry in enumerate(history, 1):
                 values = {k: v for k, v in entry.items() if k != "step"}
                 records.upsert_metric(session.id, phase, entry["step"], offset + entry["step"], values)
+                if index % 100 == 0:
+                    db.session.commit()
             records.drop_rows_after(session.id, phase, step)
             if phase == "sft":
                 records.drop_rows_after(session.id, "grpo", 0)
@@ -172,10 +180,11 @@ class TrainingService:
 
     # -- queue ----------------------------------------------------------------------------------------------
     def dispatch(self) -> None:
-        """Start queued sessions (priority, then age) while a device slot is free."""
-        from services.training.supervisor import Supervisor
-
+        """Start queued sessions (priority, then age) while a device slot is free. A session that cannot start
+        fails with its reason and the queue moves on; a slot is only taken by a child that really started."""
         with self._lock:
+            if self.shutting_down:
+                return
             while len(self._supervisors) < self.capacity:
                 session = db.session.execute(
                     select(TrainingSession).where(TrainingSession.status == Status.QUEUED.value)
@@ -183,26 +192,45 @@ class TrainingService:
                 ).scalar_one_or_none()
                 if session is None:
                     return
-                busy = {s.device for s in self._supervisors.values()}
-                device = next(slot for slot in self._slots if slot not in busy) if len(busy) < len(self._slots) \
-                    else self._slots[0]
                 try:
-                    job = self._job(session, device)
-                except ServiceError as exc:  # e.g. the dataset was deleted while the session waited
-                    self._transition(session, Status.FAILED, error=exc.message)
+                    self._start(session)
+                except Exception as exc:  # a broken stored config, a deleted dataset, a failed spawn...
+                    self._supervisors.pop(session.id, None)
+                    reason = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+                    if not isinstance(exc, ServiceError):
+                        log.exception("session %s could not start", session.id)
+                    db.session.rollback()
+                    session = db.session.get(TrainingSession, session.id)
+                    if session is None or Status(session.status) not in (Status.QUEUED, Status.RUNNING):
+                        continue
+                    self._transition(session, Status.FAILED, error=f"Could not start: {reason}")
                     db.session.commit()
                     self._announce(session)
-                    continue
-                supervisor = Supervisor(self.app, self, session.id, job, device)
-                self._transition(session, Status.RUNNING)
-                session.started_at = session.started_at or utcnow()
-                session.server_pid = os.getpid()
-                session.device = device
-                db.session.commit()
-                self._supervisors[session.id] = supervisor
-                session.child_pid = supervisor.start()
-                db.session.commit()
-                self._announce(session)
+
+    def _start(self, session: TrainingSession) -> None:
+        from services.training.supervisor import Supervisor
+
+        busy = {s.device for s in self._supervisors.values()}
+        device = next(slot for slot in self._slots if slot not in busy) if len(busy) < len(self._slots) \
+            else self._slots[0]
+        job = self._job(session, device)
+        supervisor = Supervisor(self.app, session.id, job, device, on_exit=self.finish)
+        self._transition(session, Status.RUNNING)
+        session.started_at = session.started_at or utcnow()
+        session.server_pid = os.getpid()
+        session.server_boot_id = self.boot_id
+        session.server_started = self.server_started
+        session.device = device
+        db.session.commit()
+        self._supervisors[session.id] = supervisor
+        pid = supervisor.start()
+        try:  # the child runs from here on: a bookkeeping failure must not fail it (resume checks use these)
+            session.child_pid, session.child_started = pid, process_started(pid)
+            db.session.commit()
+        except Exception:
+            log.warning("could not record the child process of session %s", session.id, exc_info=True)
+            db.session.rollback()
+        self._announce(session)
 
     def finish(self, session_id: str, status: Status, error: str | None) -> None:
         """Called by the supervisor when the child has exited."""
@@ -210,8 +238,12 @@ class TrainingService:
             self._supervisors.pop(session_id, None)
             session = db.session.get(TrainingSession, session_id)
             if session is not None:
+                if self.shutting_down and status is Status.STOPPED:
+                    status, error = Status.INTERRUPTED, ("The server shut down; the session stopped at a "
+                                                         "checkpoint. Resume continues from it.")
                 self._transition(session, status, error=error)
                 session.child_pid = None
+                session.child_started = None
                 db.session.commit()
                 self._announce(session)
                 event = "training_complete" if status is Status.COMPLETED else \
@@ -223,28 +255,53 @@ class TrainingService:
         self.dispatch()
 
     def recover_interrupted(self) -> int:
-        """Sessions left running by a server that is gone become ``interrupted`` (resumable)."""
+        """Sessions left running by a server instance that is gone become ``interrupted`` (resumable).
+
+        The owner is identified by its boot id and its process start time, never by PID alone. The child's
+        PID and start time are kept, so a resume can wait for an orphaned child that is still finishing."""
         with self.app.app_context():
             rows = db.session.execute(select(TrainingSession).where(
                 TrainingSession.status.in_([s.value for s in LIVE]))).scalars().all()
             changed = 0
             for session in rows:
-                if _pid_alive(session.server_pid):
-                    continue  # still owned by a live server process (e.g. `flask db upgrade` beside it)
+                if self._owner_alive(session):
+                    continue  # run by another live server process (e.g. `flask db upgrade` started beside it)
                 self._transition(session, Status.INTERRUPTED,
                                  error="The server stopped while this session ran; resume continues from its "
                                        "latest checkpoint.")
-                session.child_pid = None
                 changed += 1
             db.session.commit()
             return changed
 
+    def _owner_alive(self, session: TrainingSession) -> bool:
+        if session.server_boot_id == self.boot_id:
+            return True
+        if session.server_pid == os.getpid():
+            return False  # our PID, another instance: the recorded owner died and the PID was reused
+        return same_process_alive(session.server_pid, session.server_started)
+
     def shutdown(self, timeout: float = 30) -> bool:
         """Kill every child and wait for the supervisors to record it (tests, app teardown)."""
-        import time
-
         for supervisor in list(self._supervisors.values()):
             supervisor.kill()
+        return self._wait_for_supervisors(timeout)
+
+    def graceful_shutdown(self, timeout: float | None = None) -> bool:
+        """The server is stopping (Ctrl+C, SIGTERM, a gunicorn worker exit): every running child is asked to
+        checkpoint and stop, and killed only if it has not within ``timeout`` (the stop timeout by default)."""
+        timeout = self.stop_timeout if timeout is None else timeout
+        with self._lock:
+            self.shutting_down = True
+            supervisors = list(self._supervisors.values())
+        if supervisors:
+            log.info("stopping %d training session(s) at a checkpoint before exiting", len(supervisors))
+        for supervisor in supervisors:
+            supervisor.request_stop(timeout)
+        return self._wait_for_supervisors(timeout + 15)
+
+    def _wait_for_supervisors(self, timeout: float) -> bool:
+        import time
+
         deadline = time.monotonic() + timeout
         while self._supervisors and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -260,6 +317,18 @@ class TrainingService:
             session.finished_at = None
         if error is not _KEEP:
             session.error = error
+
+    def _id_taken(self, session_id: str) -> bool:
+        """Ids are compared case-insensitively (case-insensitive file systems share one folder), and an existing
+        outputs/<id> folder is never adopted by a new session."""
+        row = db.session.execute(select(TrainingSession.id).where(
+            func.lower(TrainingSession.id) == session_id.lower())).first()
+        return row is not None or (Path(self.app.config["OUTPUT_FOLDER"]) / session_id).exists()
+
+    def _check_id_free(self, session_id: str) -> None:
+        if self._id_taken(session_id):
+            raise ConflictError(f"Session {session_id!r} exists already (or its output folder does); resume it or "
+                                "pick another id.")
 
     def _announce(self, session: TrainingSession) -> None:
         safe_emit("session_status", {"session_id": session.id, "status": session.status, "name": session.name,

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-from multiprocessing import connection as mp_connection
 import time
 from collections import deque
+from collections.abc import Callable
+from multiprocessing import connection as mp_connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import OperationalError
 
 from extensions import db, socketio
 from services.models.training import TrainingSession
@@ -24,13 +27,13 @@ from websockets.rooms import session_room
 if TYPE_CHECKING:
     from flask import Flask
 
-    from services.training.service import TrainingService
-
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.05  # eventlet: poll interval
 WAIT_SECONDS = 1.0  # threading: longest block, so a stop deadline is checked at least this often
 MAX_EVENTS_PER_BATCH = 500
+MAX_PENDING_EVENTS = 50_000  # events kept while the database refuses writes; older metrics then wait in the spool
+RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0, 5.0)  # seconds between attempts at a bookkeeping write
 SIGNAL_NAMES = {-9: "SIGKILL: killed, often by the out-of-memory killer", -11: "SIGSEGV: crashed in native code",
                 -15: "SIGTERM: terminated", -6: "SIGABRT: aborted"}
 
@@ -43,12 +46,32 @@ def tail_lines(path: Path, count: int = 20) -> list[str]:
         return []
 
 
+OnExit = Callable[[str, Status, "str | None"], None]
+
+
+def with_retries(action: Callable[[], Any], what: str) -> Any:
+    """Run a database write, retrying transient errors (SQLite's "database is locked", a dropped PostgreSQL
+    connection) with a growing pause. The last error is raised once every attempt failed."""
+    for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+        try:
+            return action()
+        except OperationalError:
+            db.session.rollback()
+            if delay is None:
+                raise
+            log.warning("%s failed (attempt %d), retrying in %.1f s", what, attempt + 1, delay, exc_info=True)
+            time.sleep(delay)
+
+
 class Supervisor:
-    def __init__(self, app: "Flask", service: "TrainingService", session_id: str, job: dict[str, Any],
-                 device: str = "cpu"):
+    """Knows nothing of the training service: it reports the end through ``on_exit(session_id, status, error)``
+    (rq's callback style), so the same loop can supervise other kinds of worker."""
+
+    def __init__(self, app: "Flask", session_id: str, job: dict[str, Any], device: str = "cpu",
+                 on_exit: OnExit | None = None):
         self.app = app
         self.device = device
-        self.service = service
+        self.on_exit = on_exit
         self.session_id = session_id
         self.job = job
         self.room = session_room(session_id)
@@ -86,32 +109,49 @@ class Supervisor:
 
     # -- the loop ---------------------------------------------------------------------------------------------
     def _loop(self) -> None:
-        try:
-            while True:
-                events, closed = self._drain()
-                if events:
-                    self._apply(events)
-                if self.stop_deadline is not None and time.monotonic() > self.stop_deadline:
-                    log.warning("session %s did not stop in time: killing it", self.session_id)
-                    self.stop_deadline = None
-                    self.kill()
-                if closed and not self.process.is_alive():
+        """Relay events until the child has exited. A failing database write is retried and its events kept;
+        it never kills a healthy child (only a stop past its deadline does)."""
+        pending: list[dict] = []
+        closed = False
+        failures = 0
+        while True:
+            try:
+                if not closed:
+                    events, closed = self._drain()
+                    pending.extend(events)
+                if pending:
+                    self._apply(pending)
+                    pending = []
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("supervisor of session %s could not record %d event(s); keeping them",
+                              self.session_id, len(pending))
+                del pending[:-MAX_PENDING_EVENTS]
+                if closed and not self.process.is_alive() and failures >= 10:
+                    log.error("giving up on %d event(s) of session %s", len(pending), self.session_id)
                     break
-                self._wait_for_events()
-            self.process.join(5)
-            self._finish()
-        except Exception:
-            log.exception("supervisor of session %s failed", self.session_id)
-            self.kill()
-            self.error = self.error or "The server lost track of this session; see the server log."
-            self._finish()
+                time.sleep(1.0)
+            if self.stop_deadline is not None and time.monotonic() > self.stop_deadline:
+                log.warning("session %s did not stop in time: killing it", self.session_id)
+                self.stop_deadline = None
+                self.kill()
+            if closed and not self.process.is_alive() and not pending:
+                break
+            if closed and not self.process.is_alive():
+                continue  # only the last events are left to store
+            self._wait_for_events(closed)
+        self.process.join(5)
+        self._finish()
 
-    def _wait_for_events(self) -> None:
+    def _wait_for_events(self, closed: bool = False) -> None:
         """Sleep until the child sends something or exits. In threading mode this blocks on the pipe and
         the process sentinel (no periodic wake-ups stealing a core from training); under eventlet it
         polls and yields to the hub."""
         if socketio.async_mode == "threading":
-            mp_connection.wait([self._conn, self.process.sentinel], timeout=WAIT_SECONDS)
+            # A closed pipe is always "ready": then only the process's exit is worth waiting for.
+            mp_connection.wait([self.process.sentinel] if closed else [self._conn, self.process.sentinel],
+                               timeout=WAIT_SECONDS)
         else:
             socketio.sleep(POLL_SECONDS)
 
@@ -128,7 +168,9 @@ class Supervisor:
         """Write a batch in one transaction, then emit it (emits after commit: a client joining now sees it
         either in the history or live)."""
         outgoing: list[tuple[str, dict]] = []
-        with self.app.app_context():
+
+        def write() -> None:
+            outgoing.clear()
             session = db.session.get(TrainingSession, self.session_id)
             logs: list[dict] = []
             for event in events:
@@ -136,6 +178,9 @@ class Supervisor:
             if logs:
                 records.append_logs(session, logs)
             db.session.commit()
+
+        with self.app.app_context():
+            with_retries(write, f"recording events of session {self.session_id}")
         for name, payload in outgoing:
             safe_emit(name, payload, to=self.room)
 
@@ -157,6 +202,12 @@ class Supervisor:
             error = reason + ("\n--- last log lines ---\n" + "\n".join(last) if last else "")
         elif self.forced_kill:
             error = "Stopped by force: the process did not finish its step in time (no checkpoint of the last step)."
-        with self.app.app_context():
-            self.service.finish(self.session_id, status, error)
+        if self.on_exit is not None:
+            with self.app.app_context():
+                try:
+                    with_retries(lambda: self.on_exit(self.session_id, status, error),
+                                 f"recording the end of session {self.session_id}")
+                except Exception:
+                    log.exception("could not record the end of session %s (%s); a restart marks it interrupted",
+                                  self.session_id, status.value)
         log.info("session %s ended %s (exit code %s)", self.session_id, status.value, exitcode)

@@ -139,6 +139,9 @@
     try {
       const p = await twApi.post(`${api}/preview`, { id: d.id, samples: 5, render: false });
       if (!p.mapping_usable) note.textContent = "(choose the instruction column to see mapped rows)";
+      if (p.rows.some((row) => row.truncated)) {
+        note.textContent += ` (long cells are truncated to ${p.cell_limit} characters here; training reads them whole)`;
+      }
       p.rows.forEach((row, i) => body.append(el("tr", {}, el("td", {}, i + 1),
         el("td", { class: "preview-cell" }, row.instruction ?? JSON.stringify(row.raw)),
         el("td", { class: "preview-cell" }, row.response ?? ""))));
