@@ -18,7 +18,7 @@ from core.rag.store import INDEX_FILE, RAGStore
 from services.errors import ConflictError, ServiceError
 from services.storage import resolve_inside
 from services.training import get_training_service
-from services.training.status import ACTIVE
+from services.training.status import ACTIVE, Status
 
 MAX_QUERY_CHARS = 4000
 MAX_TOP_K = 100
@@ -82,8 +82,6 @@ def retrieve(session_id: str, data: dict) -> dict:
 def add_documents(session_id: str, data: dict) -> dict:
     """Append ``documents`` (strings or ``{"text"}`` objects) to the index without rebuilding it."""
     session = get_training_service().get(session_id)
-    from services.training.status import Status
-
     if Status(session.status) in ACTIVE:
         raise ConflictError(f"Session {session_id} is {session.status}: add documents once its index is built.")
     raw = data.get("documents")
