@@ -138,14 +138,71 @@ class PreTrainingSection(_Section):
     lr_scheduler_type: Literal["constant", "linear", "cosine"] = Field("cosine", description="SFT learning-rate schedule.")
 
 
+# The method names; tests/core/test_methods.py asserts they equal core.methods.METHODS (the schema never imports it).
+Method = Literal["grpo", "qlora", "unsloth", "standard", "rag"]
+
+
+class StandardSection(_Section):
+    full_finetune: bool = Field(True, description="Train every weight (needs ~6.5 GB per billion parameters); "
+                                                  "off: LoRA SFT, merged into the saved model.")
+    epochs: float = Field(1.0, gt=0, le=100, allow_inf_nan=False, description="Passes over the training rows.")
+    max_samples: int | None = Field(None, ge=1, le=10_000_000, description="Rows used at most; None: all.")
+    completion_only_loss: bool = Field(True, description="Learn from the response tokens only, not the prompt.")
+    use_system_prompt: bool = Field(False, description="Prepend dataset.system_prompt (the GRPO marker prompt "
+                                                       "when empty) to every conversation.")
+
+
+class QLoRASection(_Section):
+    quant_type: Literal["nf4", "fp4"] = Field("nf4", description="4-bit data type of the frozen base weights.")
+    double_quant: bool = Field(True, description="Quantise the quantisation constants too (saves ~0.4 bit/param).")
+    compute_dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        "float32", description="Dtype of the matmuls on the dequantised weights; bfloat16 on a recent GPU.")
+    epochs: float = Field(1.0, gt=0, le=100, allow_inf_nan=False, description="Passes over the training rows.")
+    max_samples: int | None = Field(None, ge=1, le=10_000_000, description="Rows used at most; None: all.")
+
+
+class UnslothSection(_Section):
+    objective: Literal["sft", "grpo"] = Field("sft", description="SFT on the responses, or GRPO with the "
+                                                                 "reward section (both through TRL, Unsloth-patched).")
+    load_in_4bit: bool = Field(True, description="Load the base in 4-bit (bitsandbytes) through Unsloth.")
+    use_gradient_checkpointing: bool = Field(True, description="Unsloth's offloaded gradient checkpointing: "
+                                                               "longer contexts for a little speed.")
+    epochs: float = Field(1.0, gt=0, le=100, allow_inf_nan=False, description="SFT passes over the rows.")
+    max_samples: int | None = Field(None, ge=1, le=10_000_000, description="Rows used at most; None: all.")
+
+
+class RAGSection(_Section):
+    chunk_size: int = Field(800, ge=50, le=20_000, description="Characters per chunk.")
+    chunk_overlap: int = Field(100, ge=0, le=10_000, description="Characters shared by neighbouring chunks.")
+    text_field: str | None = Field(None, max_length=200, description="Column to index; None: instruction and "
+                                                                     "response together.")
+    embedding_model: str = Field("all-MiniLM-L6-v2", min_length=1, max_length=500,
+                                 description="sentence-transformers model: the bundled all-MiniLM-L6-v2, a local "
+                                             "folder or a Hub id.")
+    index_type: Literal["auto", "flat", "ivf", "hnsw"] = Field(
+        "auto", description="auto: exact (flat) below index_threshold vectors, HNSW above.")
+    index_threshold: int = Field(10_000, ge=100, le=100_000_000,
+                                 description="Vector count from which 'auto' switches to an approximate index.")
+    top_k: int = Field(4, ge=1, le=100, description="Chunks retrieved per question by default.")
+    batch_size: int = Field(64, ge=1, le=4096, description="Texts embedded per batch.")
+    then_sft: bool = Field(False, description="Afterwards fine-tune the generator with LoRA SFT on the dataset "
+                                              "(saved in rag_model/generator/).")
+
+
 class TrainingConfig(_Section):
     name: str = Field("untitled", min_length=1, max_length=200, description="A name for this run or saved config.")
+    description: str = Field("", max_length=2000, description="Free text shown with the session or job.")
+    method: Method = Field("grpo", description="grpo (default), qlora, unsloth (GPU only), standard (SFT) or rag.")
     model: ModelSection = Field(default_factory=ModelSection)
     dataset: DatasetSection = Field(default_factory=DatasetSection)
     training: TrainingSection = Field(default_factory=TrainingSection)
     grpo: GRPOSection = Field(default_factory=GRPOSection)
     reward: RewardSection = Field(default_factory=RewardSection)
     pre_training: PreTrainingSection = Field(default_factory=PreTrainingSection)
+    standard: StandardSection = Field(default_factory=StandardSection)
+    qlora: QLoRASection = Field(default_factory=QLoRASection)
+    unsloth: UnslothSection = Field(default_factory=UnslothSection)
+    rag: RAGSection = Field(default_factory=RAGSection)
 
 
 def _cross_field_errors(config: TrainingConfig) -> list[dict[str, str]]:
@@ -165,6 +222,12 @@ def _cross_field_errors(config: TrainingConfig) -> list[dict[str, str]]:
     if config.grpo.algorithm == "gspo" and config.grpo.importance_sampling_level == "token":
         add("grpo.importance_sampling_level", "gspo uses sequence-level importance sampling",
             "Set it to 'sequence' or leave it empty.")
+    g = config.rag
+    if config.method == "rag" and g.chunk_overlap >= g.chunk_size:
+        add("rag.chunk_overlap", f"must be below chunk_size ({g.chunk_size})",
+            "Lower chunk_overlap (about 10-20 % of chunk_size is typical).")
+    if config.method == "qlora" and config.qlora.compute_dtype == "float16" and config.training.bf16:
+        add("qlora.compute_dtype", "float16 compute conflicts with bf16 training", "Use bfloat16 or turn bf16 off.")
     errors += _reward_errors(config.reward)
     return errors
 

@@ -17,6 +17,9 @@ def register_blueprints(app: Flask) -> None:
     from routes.session_pages import bp as session_pages_bp
     from routes.sessions import bp as sessions_bp
     from routes.wizard import bp as wizard_bp
+    from routes.api_v1.jobs import bp as api_v1_jobs_bp
+    from routes.methods import bp as methods_bp
+    from routes.rag import bp as rag_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(pages_bp)
@@ -32,3 +35,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sessions_bp, url_prefix="/api/sessions")
     app.register_blueprint(session_pages_bp)
     app.register_blueprint(exports_bp, url_prefix="/api/exports")
+    app.register_blueprint(methods_bp, url_prefix="/api/training")
+    app.register_blueprint(rag_bp, url_prefix="/api/rag")
+    app.register_blueprint(api_v1_jobs_bp, url_prefix="/api/v1/jobs")

@@ -116,7 +116,8 @@ def run_child(job: dict[str, Any], conn, stop_event) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         from core.datasets import DatasetSpec, load_examples
-        from core.training.runner import TrainingJob, run_training
+        from core.methods import get_method
+        from core.training.runner import TrainingJob
         from core.training_config import parse_config
 
         config = parse_config(job["config"])
@@ -132,7 +133,8 @@ def run_child(job: dict[str, Any], conn, stop_event) -> None:
         def should_stop() -> bool:
             return stop_event.is_set() or not emit.parent_alive()
 
-        outcome = run_training(TrainingJob(config=config, model_path=job["model_path"], rows=rows,
+        run = get_method(config.method).run  # the method chosen by the config (GRPO by default)
+        outcome = run(TrainingJob(config=config, model_path=job["model_path"], rows=rows,
                                            eval_rows=eval_rows, output_dir=Path(job["output_dir"]), emit=emit,
                                            should_stop=should_stop, resume=job.get("resume", False)))
         log.info("session %s: %s", job["session_id"], outcome)

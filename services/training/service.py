@@ -98,6 +98,7 @@ class TrainingService:
                 raise ServiceError("session_id may hold letters, digits, '-' and '_' only (at most 32).")
             self._check_id_free(session_id)
         self._check_model(config)
+        self._check_method(config)
         dataset_id = self._resolve_dataset(config)[1]
         check_free_disk(self.app.config["OUTPUT_FOLDER"], self.app.config.get("MIN_FREE_DISK_BYTES", 0))
         if session_id is None:
@@ -424,3 +425,14 @@ class TrainingService:
             out.append({"session_id": session.id, "position": position,
                         "priority": names.get(session.priority, str(session.priority)), "reason": reason})
         return out
+
+    # -- training methods (issue 11) --------------------------------------------------------------------------
+    def _check_method(self, config: TrainingConfig) -> None:
+        """Refuse a method this server cannot run (Unsloth without a GPU) with the reason, before queueing."""
+        from core.methods import get_method
+
+        reason = get_method(config.method).unavailable_reason()
+        if reason:
+            raise ServiceError(f"The {config.method} method is not available on this server: {reason}",
+                               details=[{"path": "method", "message": reason,
+                                         "hint": "Choose another method (QLoRA and Standard run everywhere)."}])

@@ -1,0 +1,136 @@
+"""A small Python client for the job API (``/api/v1/jobs``) and RAG endpoints, for scripts and CI.
+
+    from clients import TunewrightClient
+
+    client = TunewrightClient("http://127.0.0.1:5000")          # token=... for a non-loopback server
+    job = client.create_job(name="faq", training_type="rag", model_name="smollm2:135m", dataset_id=3)
+    client.wait(job["id"])                                       # polls /status until the job ends
+    client.download(job["id"], "faq-index.tar.gz")
+    print(client.retrieve(job["id"], "How do I reset my password?", top_k=3))
+
+Needs only ``requests``. Errors from the server raise :class:`TunewrightError` with its message, the HTTP
+status and the ``details`` list ({path, message, hint}) the API sends.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+FINAL_STATUSES = {"completed", "failed", "stopped", "interrupted"}
+
+
+class TunewrightError(RuntimeError):
+    def __init__(self, status: int, message: str, details: list | None = None):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+        self.details = details or []
+
+
+class JobFailed(TunewrightError):
+    """``wait`` saw the job end in another status than ``completed``."""
+
+
+class TunewrightClient:
+    def __init__(self, base_url: str = "http://127.0.0.1:5000", token: str | None = None, timeout: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        token = token or os.environ.get("TUNEWRIGHT_TOKEN")
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs) -> requests.Response:
+        response = self.session.request(method, self.base_url + path, timeout=kwargs.pop("timeout", self.timeout),
+                                        **kwargs)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"error": response.text[:500]}
+            raise TunewrightError(response.status_code, body.get("error", response.reason), body.get("details"))
+        return response
+
+    def _json(self, method: str, path: str, **kwargs) -> Any:
+        return self._request(method, path, **kwargs).json()
+
+    # -- datasets -------------------------------------------------------------------------------------------
+    def upload_dataset(self, path: str | os.PathLike, timeout: float = 600.0, **form: str) -> dict:
+        """Upload a JSON / JSONL / CSV / Parquet file and wait until the server has processed it."""
+        path = Path(path)
+        with open(path, "rb") as handle:
+            dataset = self._json("POST", "/api/datasets/upload", files={"file": (path.name, handle)}, data=form,
+                                 timeout=max(self.timeout, 600))["dataset"]
+        deadline = time.monotonic() + timeout
+        while dataset["status"] == "Processing":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dataset {dataset['id']} still processing after {timeout} s")
+            time.sleep(0.5)
+            dataset = self._json("GET", f"/api/datasets/{dataset['id']}")["dataset"]
+        if dataset["status"] != "Ready":
+            raise TunewrightError(200, f"dataset {dataset['id']} is {dataset['status']}: {dataset.get('error')}")
+        return dataset
+
+    # -- jobs -----------------------------------------------------------------------------------------------
+    def methods(self) -> list[dict]:
+        return self._json("GET", "/api/training/methods")["methods"]
+
+    def create_job(self, **payload: Any) -> dict:
+        """``name, description, training_type, model_name, dataset_id, epochs, batch_size, learning_rate, ...``"""
+        return self._json("POST", "/api/v1/jobs/", json=payload)
+
+    def list_jobs(self) -> list[dict]:
+        return self._json("GET", "/api/v1/jobs/")["jobs"]
+
+    def get_job(self, job_id: str) -> dict:
+        return self._json("GET", f"/api/v1/jobs/{job_id}")
+
+    def status(self, job_id: str) -> dict:
+        return self._json("GET", f"/api/v1/jobs/{job_id}/status")
+
+    def cancel(self, job_id: str) -> dict:
+        return self._json("POST", f"/api/v1/jobs/{job_id}/cancel")
+
+    def wait(self, job_id: str, timeout: float = 3600.0, poll: float = 2.0, raise_on_failure: bool = True) -> dict:
+        """Poll until the job ends; returns its last status (raises :class:`JobFailed` unless completed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(job_id)
+            if status["status"] in FINAL_STATUSES:
+                if raise_on_failure and status["status"] != "completed":
+                    raise JobFailed(200, f"job {job_id} ended {status['status']}: {status.get('error')}")
+                return status
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {status['status']} after {timeout} s")
+            time.sleep(poll)
+
+    def download(self, job_id: str, destination: str | os.PathLike) -> Path:
+        """Save the job's output (a file, or a ``.tar.gz`` of its folder) to ``destination``; streamed."""
+        destination = Path(destination)
+        with self._request("GET", f"/api/v1/jobs/{job_id}/download", stream=True) as response:
+            with open(destination, "wb") as out:
+                for chunk in response.iter_content(chunk_size=1 << 20):
+                    out.write(chunk)
+        return destination
+
+    # -- RAG ------------------------------------------------------------------------------------------------
+    def retrieve(self, job_id: str, query: str, top_k: int | None = None) -> list[dict]:
+        body: dict[str, Any] = {"query": query}
+        if top_k is not None:
+            body["top_k"] = top_k
+        return self._json("POST", f"/api/rag/{job_id}/retrieve", json=body)["documents"]
+
+    def ask(self, job_id: str, query: str, top_k: int | None = None, model: str = "base",
+            max_new_tokens: int = 128) -> dict:
+        body: dict[str, Any] = {"query": query, "model": model, "max_new_tokens": max_new_tokens}
+        if top_k is not None:
+            body["top_k"] = top_k
+        return self._json("POST", f"/api/rag/{job_id}/ask", json=body, timeout=max(self.timeout, 300))
+
+    def add_documents(self, job_id: str, documents: list[str], source: str = "added") -> dict:
+        return self._json("POST", f"/api/rag/{job_id}/documents", json={"documents": documents, "source": source})

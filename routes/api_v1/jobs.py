@@ -1,0 +1,43 @@
+"""Job API for scripts (``/api/v1/jobs``): thin over :mod:`services.jobs` (jobs are training sessions)."""
+from flask import Blueprint, Response, jsonify, send_file
+
+from routes.request_json import json_body
+from services import jobs
+from services.archive import stream_tar_gz
+
+bp = Blueprint("api_v1_jobs", __name__)
+
+
+@bp.post("/", strict_slashes=False)
+def create():
+    return jsonify(jobs.job_json(jobs.create_job(json_body()))), 201
+
+
+@bp.get("/", strict_slashes=False)
+def list_():
+    return jsonify(jobs=jobs.list_jobs())
+
+
+@bp.get("/<job_id>")
+def get(job_id: str):
+    return jsonify(jobs.job_json(jobs.get_job(job_id)))
+
+
+@bp.get("/<job_id>/status")
+def status(job_id: str):
+    return jsonify(jobs.status_json(jobs.get_job(job_id)))
+
+
+@bp.post("/<job_id>/cancel")
+def cancel(job_id: str):
+    return jsonify(jobs.job_json(jobs.cancel_job(job_id)))
+
+
+@bp.get("/<job_id>/download")
+def download(job_id: str):
+    target = jobs.download_target(job_id)
+    if target.is_file():
+        return send_file(target, as_attachment=True, download_name=target.name)
+    name = f"{job_id}-{target.name}"
+    return Response(stream_tar_gz(target, target.name), mimetype="application/gzip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.tar.gz"'})
