@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.datasets.prompts import DEFAULT_MARKERS, Markers, grpo_system_prompt, render_system_prompt
+from core.datasets.prompts import DEFAULT_MARKERS, Markers, default_system_prompt, render_system_prompt
 from core.default_model import DEFAULT_MODEL_ID
 
 class _Section(BaseModel):
@@ -36,16 +36,18 @@ class DatasetSection(_Section):
     instruction_field: str | None = Field(None, description="Column holding the prompt; None: detected.")
     response_field: str | None = Field(None, description="Column holding the answer; None: detected.")
     max_samples: int | None = Field(None, ge=1, description="Use at most this many rows (seeded shuffle).")
-    system_prompt: str | None = Field(None, description="System prompt; None: the GRPO default built from the markers.")
+    system_prompt: str | None = Field(None, description="System prompt; None: prompts/system_prompt.txt when "
+                                      "`learn optimize-prompt` saved one, else the GRPO default built from the markers.")
     reasoning_start: str = Field(DEFAULT_MARKERS.reasoning_start, min_length=1)
     reasoning_end: str = Field(DEFAULT_MARKERS.reasoning_end, min_length=1)
     solution_start: str = Field(DEFAULT_MARKERS.solution_start, min_length=1)
     solution_end: str = Field(DEFAULT_MARKERS.solution_end, min_length=1)
 
     def resolved_system_prompt(self) -> str:
-        """The user's prompt with ``{reasoning_start}``-style placeholders filled, or the GRPO default."""
+        """The user's prompt with ``{reasoning_start}``-style placeholders filled, or the default one."""
         markers = Markers(self.reasoning_start, self.reasoning_end, self.solution_start, self.solution_end)
-        return render_system_prompt(self.system_prompt, markers) if self.system_prompt else grpo_system_prompt(markers)
+        return render_system_prompt(self.system_prompt, markers) if self.system_prompt else \
+            default_system_prompt(markers)
 
 
 Optim = Literal["adamw_torch", "adamw_torch_fused", "adafactor", "sgd", "paged_adamw_32bit", "paged_adamw_8bit",
