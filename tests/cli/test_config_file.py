@@ -77,3 +77,30 @@ def test_train_with_a_bad_config_exits_2_listing_every_error(cli, tmp_path):
         assert f"  {expected}: " in result.stderr, result.stderr
     assert "5 problem(s)" in result.stderr
     assert not (cli.folder / "instance").exists()  # refused before anything was built
+
+
+@pytest.mark.slow
+def test_the_console_script_installs_from_pyproject_and_runs(tmp_path):
+    """What scripts/setup_python.sh does, into a fresh virtual environment that borrows our packages."""
+    import subprocess
+    import sys
+    import sysconfig
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    assert tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"] == \
+        {"tunewright": "cli.__main__:main"}
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+                              "--quiet", "--no-deps", "--no-build-isolation", "-e", str(root)],
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr
+    result = subprocess.run([str(venv / "bin" / "tunewright"), "--help"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for command in ("train", "learn", "datasets", "sessions"):
+        assert command in result.stdout
