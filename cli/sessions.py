@@ -81,4 +81,7 @@ def _stop(args: argparse.Namespace) -> int:
         print_json(session)
     else:
         print(f"session {session['id']}: {session['status']}")
+        if session["status"] == "stopping" and not args.server:
+            print("Asked through the database: a run of the CLI passes it on within a second; a run of a server "
+                  "needs --server URL.")
     return EXIT_OK

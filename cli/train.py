@@ -230,13 +230,22 @@ class RemoteFollower:
         """A server's run cannot be killed from here: it goes on stopping there."""
 
     def wait(self, bars: PhaseBars) -> dict:
+        import socketio
+
         self.bars = bars
+        live = True
         if not self.client.connected:
-            self.client.connect(self.api.url, headers=self.api.headers, transports=["websocket", "polling"],
-                                wait_timeout=10)
+            try:
+                self.client.connect(self.api.url, headers=self.api.headers, transports=["websocket", "polling"],
+                                    wait_timeout=10)
+            except socketio.exceptions.ConnectionError as exc:
+                live = False
+                print(f"live events unavailable ({exc}); following by polling the API", file=sys.stderr)
         while True:
-            self.finished.wait(self.SAFETY_POLL_SECONDS)
+            self.finished.wait(self.SAFETY_POLL_SECONDS if live else POLL_SECONDS * 4)
             summary = self.api.call("GET", f"/training/sessions/{self.session_id}")["session"]
+            if not live:
+                bars.progress(summary["phase"], summary["step"], summary["total_steps"])
             if summary["status"] in TERMINAL:
                 return summary
 
