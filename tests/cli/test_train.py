@@ -6,6 +6,7 @@ import os
 import signal
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,34 @@ def test_server_option_submits_and_follows_the_live_events(cli, tmp_path, tiny_m
     listed = json.loads(cli.run("sessions", "list", "--json", "--server", live_server.url).stdout)
     assert {s["id"]: s["status"] for s in listed}[sid] == "completed"
     assert not (cli.folder / "instance").exists()  # nothing local was touched
+
+
+def test_run_training_from_python(cli, tmp_path, tiny_model_dir):
+    good = tmp_path / "one-step.json"
+    good.write_text(json.dumps(tiny_config(tiny_model_dir, pre_training={"enabled": False},
+                                           training={"samples_per_epoch": 2})))
+    (tmp_path / "bad.yaml").write_text("learning_rate: 0\nlora: {r: 0}\n")
+    script = f"""
+import json
+from cli import run_training
+from cli.config_file import ConfigFileError
+try:
+    run_training({str(tmp_path / "bad.yaml")!r})
+except ConfigFileError as exc:
+    print("BAD", json.dumps(sorted(e["path"] for e in exc.errors)))
+result = run_training({str(good)!r}, progress=False)
+print("RESULT", json.dumps([result.status, result.exit_code, result.adapter]))
+"""
+    import subprocess
+    import sys
+
+    from tests.cli.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=cli.env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("BAD", "RESULT")))
+    assert json.loads(lines["BAD"]) == ["learning_rate (as training.learning_rate)", "lora.r (as model.lora_rank)"]
+    status, code, adapter = json.loads(lines["RESULT"])
+    assert (status, code) == ("completed", 0)
+    assert Path(adapter).is_relative_to(cli.outputs) and (Path(adapter) / "adapter_config.json").is_file()
