@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.api import ApiError, LocalApi
-from cli.common import EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_OK, fmt, local_app, print_table
+from cli.common import EXIT_BAD_CONFIG, EXIT_OK, fmt, local_app, print_table
 
 METRICS = ("reward", "normalised_match", "exact_match", "loss")
 

@@ -68,7 +68,8 @@ def register_train_file(api: Api, path: Path, log=print) -> int:
             log(f"train_file: using dataset {record['id']} ({record['name']}), same content")
             return int(record["id"])
     try:
-        record = api.upload("/datasets/upload", path, {"name": path.stem, "description": "uploaded by tunewright train"})
+        record = api.upload("/datasets/upload", path,
+                            {"name": path.stem, "description": "uploaded by tunewright train"})
     except ApiError as exc:
         raise ConfigFileError([{"path": "train_file", "message": exc.message, "hint": ""}]) from None
     dataset_id = int(record["dataset"]["id"])
