@@ -21,7 +21,7 @@ test: model
 setup: $(DEPS_STAMP) $(VENDOR_STAMP)
 	@bash scripts/fetch_llama_tools.sh $(VENV)
 
-$(DEPS_STAMP): requirements.txt requirements-bundled.txt requirements-gpu.txt constraints.txt scripts/setup_python.sh
+$(DEPS_STAMP): requirements.txt requirements-bundled.txt requirements-gpu.txt constraints.txt pyproject.toml scripts/setup_python.sh
 	bash scripts/setup_python.sh $(VENV)
 	touch $@
 

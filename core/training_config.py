@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from core.datasets.prompts import DEFAULT_MARKERS, Markers, grpo_system_prompt, render_system_prompt
+from core.datasets.prompts import DEFAULT_MARKERS, Markers, default_system_prompt, render_system_prompt
 from core.default_model import DEFAULT_MODEL_ID
 
 class _Section(BaseModel):
@@ -42,7 +42,8 @@ class DatasetSection(_Section):
     max_samples: int | None = Field(None, ge=1, le=100_000_000,
                                     description="Use at most this many rows (seeded shuffle).")
     system_prompt: str | None = Field(None, max_length=20_000,
-                                      description="System prompt; None: the GRPO default built from the markers.")
+                                      description="System prompt; None: prompts/system_prompt.txt when "
+                                      "`learn optimize-prompt` saved one, else the GRPO default built from the markers.")
     reasoning_start: str = Field(DEFAULT_MARKERS.reasoning_start, min_length=1, max_length=64,
                                  description="Marker opening the reasoning.")
     reasoning_end: str = Field(DEFAULT_MARKERS.reasoning_end, min_length=1, max_length=64,
@@ -53,9 +54,10 @@ class DatasetSection(_Section):
                               description="Marker closing the final answer.")
 
     def resolved_system_prompt(self) -> str:
-        """The user's prompt with ``{reasoning_start}``-style placeholders filled, or the GRPO default."""
+        """The user's prompt with ``{reasoning_start}``-style placeholders filled, or the default one."""
         markers = Markers(self.reasoning_start, self.reasoning_end, self.solution_start, self.solution_end)
-        return render_system_prompt(self.system_prompt, markers) if self.system_prompt else grpo_system_prompt(markers)
+        return render_system_prompt(self.system_prompt, markers) if self.system_prompt else \
+            default_system_prompt(markers)
 
 
 Optim = Literal["adamw_torch", "adamw_torch_fused", "adafactor", "sgd", "paged_adamw_32bit", "paged_adamw_8bit",

@@ -18,6 +18,9 @@ pip install --quiet "torch==2.13.0" -c constraints.txt
 echo "setup: installing requirements (the first run compiles llama-cpp-python: about 10 minutes)"
 pip install --quiet -r requirements.txt -c constraints.txt
 pip install --quiet --no-deps -r requirements-bundled.txt
+# The `tunewright` console script (pyproject.toml): this folder in editable mode, no dependencies (pinned above).
+pip install --quiet "setuptools>=70.1"
+pip install --quiet --no-deps --no-build-isolation -e .
 if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
   echo "setup: GPU found, installing requirements-gpu.txt (Unsloth)"
   pip install --quiet -r requirements-gpu.txt -c constraints.txt

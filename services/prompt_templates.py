@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from core.datasets.prompts import DEFAULT_MARKERS, DEFAULT_TEMPLATE_NAME, Markers, grpo_system_prompt, \
-    render_system_prompt
+from core.datasets.prompts import DEFAULT_MARKERS, DEFAULT_TEMPLATE_NAME, Markers, default_system_prompt, \
+    grpo_system_prompt, render_system_prompt
 from extensions import db
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models import PromptTemplate
@@ -26,8 +26,8 @@ MAX_PROMPT = 8000
 
 def _default() -> dict[str, Any]:
     return {"id": DEFAULT_ID, "name": DEFAULT_TEMPLATE_NAME, "builtin": True,
-            "system_prompt": grpo_system_prompt(DEFAULT_MARKERS),
-            "rendered_system_prompt": grpo_system_prompt(DEFAULT_MARKERS), "markers": asdict(DEFAULT_MARKERS),
+            "system_prompt": default_system_prompt(DEFAULT_MARKERS),
+            "rendered_system_prompt": default_system_prompt(DEFAULT_MARKERS), "markers": asdict(DEFAULT_MARKERS),
             "created_at": None, "updated_at": None}
 
 

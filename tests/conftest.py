@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 # Before anything imports huggingface_hub: tests never touch the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ["TUNEWRIGHT_ENV"] = "testing"
+# A prompt saved by `learn optimize-prompt` in this checkout must not change the default tests expect.
+os.environ["TUNEWRIGHT_PROMPTS_DIR"] = tempfile.mkdtemp(prefix="tunewright-prompts-")
 
 import pytest
 

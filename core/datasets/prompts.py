@@ -1,7 +1,9 @@
 """System prompt templates with reasoning/solution markers, and the prompt the model finally sees."""
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 DEFAULT_TEMPLATE_NAME = "GRPO default"
@@ -38,6 +40,27 @@ def grpo_system_prompt(markers: Markers = DEFAULT_MARKERS) -> str:
     return (f"Work the problem out step by step. Write your reasoning between {markers.reasoning_start} and "
             f"{markers.reasoning_end}, then give only the final answer between {markers.solution_start} and "
             f"{markers.solution_end}.")
+
+
+PROMPTS_DIR_ENV = "TUNEWRIGHT_PROMPTS_DIR"
+SYSTEM_PROMPT_FILE = "system_prompt.txt"
+
+
+def system_prompt_file() -> Path:
+    """Where ``learn optimize-prompt`` writes the winning prompt: ``prompts/system_prompt.txt`` in the project
+    (or under ``$TUNEWRIGHT_PROMPTS_DIR``, so tests and installs can keep it elsewhere)."""
+    folder = os.environ.get(PROMPTS_DIR_ENV) or Path(__file__).resolve().parents[2] / "prompts"
+    return Path(folder).expanduser() / SYSTEM_PROMPT_FILE
+
+
+def default_system_prompt(markers: Markers = DEFAULT_MARKERS) -> str:
+    """The system prompt a config without one gets: the optimised prompt when one was saved, else the GRPO
+    default. The saved text may use ``{reasoning_start}``-style placeholders; they are filled here."""
+    try:
+        saved = system_prompt_file().read_text(encoding="utf-8").strip()
+    except OSError:
+        saved = ""
+    return render_system_prompt(saved, markers) if saved else grpo_system_prompt(markers)
 
 
 def render_system_prompt(text: str, markers: Markers) -> str:

@@ -128,12 +128,15 @@ class TrainingService:
             status = Status(session.status)
             if status is Status.QUEUED:
                 self._transition(session, Status.STOPPED, error=None)
-            elif status is Status.RUNNING:
-                self._transition(session, Status.STOPPING)
+            elif status in LIVE:
+                if status is Status.RUNNING:
+                    self._transition(session, Status.STOPPING)
+                # Also when already stopping: it may have been asked for by another process (the studio for a
+                # run of the CLI), and this process holds the child.
                 supervisor = self._supervisors.get(session_id)
                 if supervisor is not None:
                     supervisor.request_stop(self.stop_timeout)
-            elif status is not Status.STOPPING:
+            else:
                 raise ConflictError(f"Session {session_id} is {status.value}; only queued or running sessions stop.")
             db.session.commit()
             self._announce(session)
