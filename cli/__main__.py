@@ -9,12 +9,13 @@ import importlib
 import os
 import sys
 
-# command -> module; `export` joins when the export service lands.
+# command -> module
 COMMANDS: dict[str, str] = {
     "train": "cli.train",
     "learn": "cli.learn",
     "datasets": "cli.datasets",
     "sessions": "cli.sessions",
+    "export": "cli.export",
 }
 
 

@@ -61,6 +61,15 @@ def test_short_form_yaml_trains_and_the_run_is_a_studio_session(cli, tmp_path, t
     report = json.loads((tmp_path / "eval.json").read_text())
     assert report["model"]["session_id"] == sid and report["model"]["adapter"].endswith("adapter")
 
+    # `export` submits to the export service and follows it to the end.
+    exported = cli.run("export", sid, "--format", "adapter")
+    assert exported.returncode == 0, exported.stderr[-3000:] + exported.stdout[-2000:]
+    assert "completed" in exported.stdout and "adapter_model.safetensors" in exported.stdout
+    export_id = next(line.split()[-1] for line in exported.stdout.splitlines() if line.strip().startswith("id "))
+    assert (cli.folder / "exports" / sid / export_id / "manifest.json").is_file()
+    bad = cli.run("export", sid, "--format", "gguf", "--quant", "Q3_K")
+    assert bad.returncode == 1 and "quantization" in (bad.stderr + bad.stdout)
+
 
 def _session_row(database, sid):
     try:
