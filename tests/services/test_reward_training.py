@@ -2,6 +2,8 @@
 no-code reward, a reward without signal (the health alert), and a code reward that always fails."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.sandbox import isolation
@@ -9,7 +11,8 @@ from tests.test_training_service import start, status_is, wait_for
 from tests.training_helpers import tiny_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
-needs_sandbox = pytest.mark.skipif(not isolation().available, reason=isolation().reason)
+needs_sandbox = pytest.mark.skipif(not isolation().available and not os.environ.get("CI"),
+                        reason=isolation().reason)  # CI must have the sandbox: fail there, never skip
 LENGTH_CODE = "def reward(prompt, completion, **fields):\n    return min(1.0, len(completion) / 40)\n"
 
 

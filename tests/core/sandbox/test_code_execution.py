@@ -1,13 +1,16 @@
 """The code_execution component runs completions' code against tests in the sandbox."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.datasets.prompts import DEFAULT_MARKERS as M
 from core.rewards import ComponentReward, Sample
 from core.sandbox import isolation
 
-pytestmark = pytest.mark.skipif(not isolation().available, reason=isolation().reason)
+pytestmark = pytest.mark.skipif(not isolation().available and not os.environ.get("CI"),
+                        reason=isolation().reason)  # CI must have the sandbox: fail there, never skip
 TESTS = ["assert add(2, 3) == 5", "assert add(-1, 1) == 0"]
 
 
