@@ -1,10 +1,12 @@
 // Datasets page: upload, catalogue, the datasets table with filters, edit/mapping, download, delete.
+import * as twApi from "./lib/api.js";
+import { el, humanSize } from "./lib/dom.js";
+
 (function () {
   "use strict";
   const page = document.getElementById("datasets-page");
   if (!page) return;
   const api = page.dataset.api;  // "/api/datasets"
-  const { el, humanSize } = window.twApi;
   const MAPPING_FIELDS = ["instruction", "response", "input", "messages", "system"];
   let datasets = [];
   let openId = null;
