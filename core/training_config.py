@@ -69,10 +69,14 @@ class TrainingSection(_Section):
     max_new_tokens: int = Field(48, ge=1, le=32768, description="Completion length limit while sampling.")
     temperature: float = Field(1.0, gt=0, le=5.0)
     top_p: float = Field(1.0, gt=0, le=1.0)
+    top_k: int = Field(0, ge=0, le=100000, description="Sample from the k most likely tokens only; 0: no limit.")
     num_generations: int = Field(4, ge=2, le=64, description="Completions per prompt (the GRPO group).")
     seed: int = Field(3407, ge=0)
     save_steps: int = Field(10, ge=1, description="Checkpoint every N steps (stop also checkpoints).")
     logging_steps: int = Field(1, ge=1)
+    rollout_engine: Literal["auto", "transformers", "llama_cpp", "vllm"] = Field(
+        "auto", description="What samples the GRPO completions. auto: vLLM (colocated) with a GPU and vLLM "
+        "installed, llama.cpp on a CPU, else transformers. llama_cpp is CPU-only; vllm needs a GPU.")
 
 
 class GRPOSection(_Section):

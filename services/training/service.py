@@ -23,6 +23,7 @@ from services.models.base import utcnow
 from services.models.training import TrainingSession
 from services.storage import resolve_inside
 from services.training import records
+from services.training.rollout_engine import check_rollout_engine
 from services.training.status import ACTIVE, LIVE, RESUMABLE, Status, check_transition
 from websockets.emit import safe_emit
 from websockets.rooms import session_room
@@ -105,6 +106,7 @@ class TrainingService:
             if db.session.get(TrainingSession, session_id) is not None:
                 raise ConflictError(f"Session {session_id!r} exists already; resume it or pick another id.")
         self._check_model(config)
+        check_rollout_engine(config)
         dataset_id = self._resolve_dataset(config)[1]
         session_id = session_id or uuid.uuid4().hex[:12]
         output_dir = resolve_inside(self.app.config["OUTPUT_FOLDER"], session_id)
@@ -298,4 +300,5 @@ class TrainingService:
                 "dataset": spec.to_dict(), "eval_dataset": eval_spec.to_dict() if eval_spec else None,
                 "output_dir": str(output_dir), "log_path": str(output_dir / "train.log"),
                 "spool_path": str(output_dir / SPOOL_FILE),
-                "resume": bool(session.resume_requested), "device": device}
+                "resume": bool(session.resume_requested), "device": device,
+                "gguf_cache": str(Path(self.app.config["MODEL_CACHE"]) / "gguf")}
