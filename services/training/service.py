@@ -300,5 +300,4 @@ class TrainingService:
                 "dataset": spec.to_dict(), "eval_dataset": eval_spec.to_dict() if eval_spec else None,
                 "output_dir": str(output_dir), "log_path": str(output_dir / "train.log"),
                 "spool_path": str(output_dir / SPOOL_FILE),
-                "resume": bool(session.resume_requested), "device": device,
-                "gguf_cache": str(Path(self.app.config["MODEL_CACHE"]) / "gguf")}
+                "resume": bool(session.resume_requested), "device": device}

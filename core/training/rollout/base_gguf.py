@@ -40,9 +40,9 @@ def model_fingerprint(model_dir: Path) -> str:
 
 
 def default_cache_root(model_dir: Path) -> Path:
-    """``$TUNEWRIGHT_MODEL_CACHE/gguf`` when set, else a ``gguf-cache`` folder beside the model folder."""
-    root = os.environ.get("TUNEWRIGHT_MODEL_CACHE")
-    return Path(root) / "gguf" if root else model_dir.parent / "gguf-cache"
+    """A ``gguf-cache`` folder beside the model folder: for the bundled model that is inside the model cache
+    (``MODEL_CACHE/gguf-cache``); a Hub snapshot gets it inside the Hub cache's ``snapshots`` folder."""
+    return model_dir.parent / "gguf-cache"
 
 
 def base_gguf(model_path: str, cache_root: str | os.PathLike | None = None) -> Path:

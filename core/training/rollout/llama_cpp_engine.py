@@ -123,6 +123,7 @@ class LlamaCppEngine:
         cparams.n_ubatch = min(self.n_batch, 512)
         cparams.n_seq_max = self.n_parallel
         cparams.kv_unified = True  # one cache for all sequences, so a prompt's cells can be shared by its group
+        self.fixed_threads = threads
         threads = threads or _default_threads()
         cparams.n_threads = cparams.n_threads_batch = threads
         self.ctx = llama_cpp.llama_init_from_model(self.model, cparams)
@@ -216,6 +217,9 @@ class LlamaCppEngine:
         return completions, logprobs
 
     def _generate_chunk(self, prompts: list[list[int]], sampling: Sampling, stop_ids: set[int], rng):
+        if self.fixed_threads is None:
+            threads = _default_threads()
+            self.lib.llama_set_n_threads(self.ctx, threads, threads)
         self.lib.llama_memory_clear(self.memory, True)
         groups: dict[tuple[int, ...], list[int]] = {}
         for seq, ids in enumerate(prompts):
@@ -267,12 +271,14 @@ class LlamaCppEngine:
 
 
 def _default_threads() -> int:
-    try:
-        import torch
-
-        return max(1, torch.get_num_threads())
-    except ImportError:
-        return max(1, os.cpu_count() or 1)
+    """Threads for llama.cpp, from the cores that are free right now. ggml's threads wait for each other by
+    spinning: on a busy machine (load above the core count) two threads measured 10x slower than one on 2
+    cores, while on a quiet machine every core helps. ``TUNEWRIGHT_LLAMA_THREADS`` overrides."""
+    if os.environ.get("TUNEWRIGHT_LLAMA_THREADS"):
+        return max(1, int(os.environ["TUNEWRIGHT_LLAMA_THREADS"]))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    busy = max(0.0, os.getloadavg()[0] - 1.0)  # this process itself counts for about one
+    return max(1, min(cores, int(cores - busy + 0.5)))
 
 
 @ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
