@@ -20,11 +20,9 @@ class RolloutSetup:
     rollout: object | None = None                       # the llama.cpp rollout function, when used
 
     def trainer_class(self, base: type) -> type:
-        if self.engine != "llama_cpp":
-            return base
-        from core.training.rollout.trainer import with_sampler_correction
+        from core.training.rollout.trainer import with_rollout_mixins
 
-        return with_sampler_correction(base)
+        return with_rollout_mixins(base, sampler_correction=self.engine == "llama_cpp")
 
     def close(self) -> None:
         if self.rollout is not None:

@@ -16,7 +16,21 @@ of ``_get_per_token_logps_and_entropies`` inside the loss, and before the loss r
 """
 from __future__ import annotations
 
+import time
+
 import torch
+
+
+class RolloutTimingMixin:
+    """``rollout/seconds``: the wall time of sampling a batch (tokenising, generating, decoding), whatever the
+    engine, so a user and ``bench/rollouts.py`` can compare engines on the same metric."""
+
+    def _generate(self, prompts):
+        started = time.perf_counter()
+        output = super()._generate(prompts)
+        self._metrics["train" if self.model.training else "eval"]["rollout/seconds"].append(
+            time.perf_counter() - started)
+        return output
 
 
 class SampledLogprobsMixin:
@@ -66,6 +80,8 @@ class SampledLogprobsMixin:
         inputs["advantages"] = (base.unsqueeze(1) if base.dim() == 1 else base) * ratio
 
 
-def with_sampler_correction(trainer_cls: type) -> type:
-    """``trainer_cls`` with :class:`SampledLogprobsMixin` in front (works for GRPOTrainer and subclasses)."""
-    return type(f"Sampled{trainer_cls.__name__}", (SampledLogprobsMixin, trainer_cls), {})
+def with_rollout_mixins(trainer_cls: type, sampler_correction: bool) -> type:
+    """``trainer_cls`` (GRPOTrainer or a subclass) with the rollout timing, and for a ``rollout_func`` engine
+    the sampler correction, in front."""
+    mixins = (RolloutTimingMixin, SampledLogprobsMixin) if sampler_correction else (RolloutTimingMixin,)
+    return type(f"Rollout{trainer_cls.__name__}", (*mixins, trainer_cls), {})
