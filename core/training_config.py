@@ -83,10 +83,14 @@ class TrainingSection(_Section):
     max_new_tokens: int = Field(48, ge=1, le=32768, description="Completion length limit while sampling.")
     temperature: float = Field(1.0, gt=0, le=5.0, description="Sampling temperature; about 0.7-1.0.")
     top_p: float = Field(1.0, gt=0, le=1.0, description="Nucleus sampling; 0.9-0.95 is typical, 1 disables it.")
+    top_k: int = Field(0, ge=0, le=100000, description="Sample from the k most likely tokens only; 0: no limit.")
     num_generations: int = Field(4, ge=2, le=64, description="Completions per prompt (the GRPO group).")
     seed: int = Field(3407, ge=0, le=2**32 - 1, description="Random seed (data order, sampling, LoRA init).")
     save_steps: int = Field(10, ge=1, le=1_000_000, description="Checkpoint every N steps (stop also checkpoints).")
     logging_steps: int = Field(1, ge=1, le=1_000_000, description="Log metrics every N steps.")
+    rollout_engine: Literal["auto", "transformers", "llama_cpp", "vllm"] = Field(
+        "auto", description="What samples the GRPO completions. auto: vLLM (colocated) with a GPU and vLLM "
+        "installed, llama.cpp on a CPU, else transformers. llama_cpp is CPU-only; vllm needs a GPU.")
 
 
 class GRPOSection(_Section):

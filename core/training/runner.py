@@ -19,6 +19,7 @@ from pathlib import Path
 from core.training.callbacks import Emit, EventCallback, RewardRecorder, clean_metrics
 from core.training.prompts import grpo_examples, markers_from_config, sft_examples
 from core.training.rewards import build_rewards
+from core.training.rollout import prepare_rollout
 from core.training.runtime import Runtime, resolve_runtime
 from core.training_config import TrainingConfig
 
@@ -99,6 +100,7 @@ class TrainingJob:
     should_stop: Callable[[], bool]
     eval_rows: list[dict] | None = None
     resume: bool = False
+    gguf_cache: str | None = None  # where the llama.cpp rollout engine caches converted base models
 
 
 def _common_args(config: TrainingConfig, runtime: Runtime, output_dir: Path) -> dict:
@@ -220,6 +222,8 @@ def _run_grpo(job: TrainingJob, model, tokenizer, runtime: Runtime, system_promp
     if not kept:
         raise ValueError("no prompt fits in max_sequence_length - max_new_tokens: raise max_sequence_length")
 
+    rollout = prepare_rollout(config, model.config, tokenizer, job.model_path, paths.root / "rollout", job.gguf_cache)
+    log.info("rollout engine: %s (%s)", rollout.engine, rollout.reason)
     recorder = RewardRecorder()
     funcs, weights = build_rewards(r.type, r.preset_name, r.components, markers,
                                    custom=[use.model_dump() for use in r.custom])
@@ -230,9 +234,10 @@ def _run_grpo(job: TrainingJob, model, tokenizer, runtime: Runtime, system_promp
                       warmup_steps=t.warmup_steps, max_completion_length=t.max_new_tokens,
                       temperature=t.temperature, top_p=t.top_p, beta=g.kl_penalty, epsilon=g.clip_range,
                       importance_sampling_level=g.resolved_importance_sampling_level, loss_type=g.loss_type,
-                      reward_weights=weights, shuffle_dataset=True)
+                      reward_weights=weights, shuffle_dataset=True, top_k=t.top_k, **rollout.config_kwargs)
     trainer_cls, extra = (RobustGRPOTrainer, {"robust_clip": g.robust_clip}) if g.algorithm == "or_grpo" \
         else (GRPOTrainer, {})
+    trainer_cls, extra = rollout.trainer_class(trainer_cls), {**extra, **rollout.trainer_kwargs}
     callback = EventCallback("grpo", job.emit, job.should_stop, step_offset=offset, recorder=recorder)
     log.info("phase grpo (%s): %d prompts x %d generations, %s epoch(s)", g.algorithm, len(kept),
              t.num_generations, t.num_epochs)
@@ -240,6 +245,9 @@ def _run_grpo(job: TrainingJob, model, tokenizer, runtime: Runtime, system_promp
                           train_dataset=Dataset.from_list(kept), processing_class=tokenizer,
                           peft_config=None if isinstance(model, PeftModel) else _lora_config(config),
                           callbacks=[callback], **extra)
-    trainer.train(resume_from_checkpoint=_resume_point(job, paths.grpo_checkpoints))
+    try:
+        trainer.train(resume_from_checkpoint=_resume_point(job, paths.grpo_checkpoints))
+    finally:
+        rollout.close()
     _save_adapter(trainer.model, tokenizer, paths.adapter)
     return "stopped" if callback.stop_requested else "completed"

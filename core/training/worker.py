@@ -136,7 +136,8 @@ def run_child(job: dict[str, Any], conn, stop_event) -> None:
         run = get_method(config.method).run  # the method chosen by the config (GRPO by default)
         outcome = run(TrainingJob(config=config, model_path=job["model_path"], rows=rows,
                                            eval_rows=eval_rows, output_dir=Path(job["output_dir"]), emit=emit,
-                                           should_stop=should_stop, resume=job.get("resume", False)))
+                                           should_stop=should_stop, resume=job.get("resume", False),
+                                           gguf_cache=job.get("gguf_cache")))
         log.info("session %s: %s", job["session_id"], outcome)
         emit({"type": "done", "outcome": outcome})
     except BaseException as exc:  # the supervisor must hear about every way this can end

@@ -25,6 +25,7 @@ from services.models.training import TrainingSession
 from services.storage import check_free_disk, resolve_inside
 from services.training import records
 from services.training.liveness import process_started, same_process_alive
+from services.training.rollout_engine import check_rollout_engine
 from services.training.status import ACTIVE, LIVE, RESUMABLE, Status, check_transition
 from websockets.emit import safe_emit
 from websockets.rooms import session_room
@@ -99,6 +100,7 @@ class TrainingService:
             self._check_id_free(session_id)
         self._check_model(config)
         self._check_method(config)
+        check_rollout_engine(config)
         dataset_id = self._resolve_dataset(config)[1]
         check_free_disk(self.app.config["OUTPUT_FOLDER"], self.app.config.get("MIN_FREE_DISK_BYTES", 0))
         if session_id is None:
