@@ -13,6 +13,7 @@ transformers'; a whole GRPO step through the service <= 0.8x the bare TRL script
 from __future__ import annotations
 
 import argparse
+import ast
 import statistics
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def bare_run(config: dict, prompts: int, model: str) -> dict:
                             capture_output=True, text=True)
     if result.returncode:
         raise SystemExit(f"the bare TRL script failed:\n{result.stderr[-3000:]}")
-    steps = eval(result.stdout.split("STEPTIMES", 1)[1].strip().splitlines()[0])  # a list of floats we printed
+    steps = ast.literal_eval(result.stdout.split("STEPTIMES", 1)[1].strip().splitlines()[0])  # floats we printed
     return {"engine": "bare TRL", "wall": time.monotonic() - started, "step": mean(steps[1:] or steps),
             "rollout": None, "gap": None}
 

@@ -1,6 +1,8 @@
 """Every reward component on completions that must score high and completions that must score low."""
 from __future__ import annotations
 
+import os
+
 import pickle
 
 import pytest
@@ -133,7 +135,7 @@ def test_score_samples_warns_about_constant_and_inapplicable_rewards():
 
 
 def test_code_execution_without_tests_is_not_applicable():
-    if not isolation().available:
+    if not isolation().available and not os.environ.get("CI"):  # CI must have it
         pytest.skip(isolation().reason)
     reward = ComponentReward("code_execution", {}, M)
     [(score, note)] = reward.explain([Sample("q", "```python\nx = 1\n```", {})])
