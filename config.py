@@ -52,6 +52,8 @@ class Config:
     ALLOWED_ORIGINS_SETTING = os.environ.get("TUNEWRIGHT_ALLOWED_ORIGINS", "")  # extra origins, comma list
     MAX_BODY_BYTES = int(os.environ.get("TUNEWRIGHT_MAX_BODY_BYTES", str(16 * 1024**2)))  # JSON/form bodies
     MIN_FREE_DISK_BYTES = int(os.environ.get("TUNEWRIGHT_MIN_FREE_DISK_BYTES", str(1024**3)))
+    # "model=tag,…": the Ollama model a base model is (for FROM under a LoRA ADAPTER) beyond core.model_tags' list.
+    OLLAMA_TAGS_SETTING = os.environ.get("TUNEWRIGHT_OLLAMA_TAGS", "")
 
     SOCKETIO_ASYNC_MODE = os.environ.get("TUNEWRIGHT_ASYNC_MODE", "threading")
     SYSTEM_MONITOR_INTERVAL = _env_float("TUNEWRIGHT_MONITOR_INTERVAL", 2.0)

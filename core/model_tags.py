@@ -48,6 +48,14 @@ class ResolvedModel:
     via: str     # "catalogue", "ollama", "hub" or "path"
 
 
+def ollama_tag(model_name: str) -> str | None:
+    """The Ollama library tag that holds ``model_name``'s base weights (for ``FROM`` under a LoRA ``ADAPTER``),
+    the sized tag rather than a bare family, or None when the library has no such model."""
+    wanted = _BY_LOWER_ID.get((model_name or "").lower(), model_name)
+    sized = [tag for tag, model in OLLAMA_TAGS.items() if model == wanted and ":" in tag]
+    return sized[0] if sized else None
+
+
 def known_names() -> list[str]:
     return [entry.id for entry in CATALOG] + list(OLLAMA_TAGS)
 

@@ -1,5 +1,7 @@
-"""The Sessions page: every session with filters, the queue, and the actions on each."""
+"""The Sessions page (every session with filters, the queue, the actions on each) and one job's page."""
 from flask import Blueprint, render_template
+
+from services.training import get_training_service
 
 bp = Blueprint("session_pages", __name__)
 
@@ -7,3 +9,9 @@ bp = Blueprint("session_pages", __name__)
 @bp.get("/sessions")
 def index():
     return render_template("sessions.html")
+
+
+@bp.get("/sessions/<session_id>")
+def detail(session_id: str):
+    """A job's page: its summary and how to deploy it (a missing id is the usual 404 page)."""
+    return render_template("session_detail.html", session=get_training_service().get(session_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from routes.request_json import json_body
+from services.deployment import deployment
 from services.session_overview import overview
 from services.training import get_training_service
 from services.training.records import session_summary
@@ -29,3 +30,9 @@ def update(session_id: str):
     if session is None:
         session = service.get(session_id)
     return jsonify(session=session_summary(session))
+
+
+@bp.get("/<session_id>/deployment")
+def deploy(session_id: str):
+    """The job page's Deploy panel: Modelfiles, LM Studio steps and commands for a finished session."""
+    return jsonify(deployment(session_id, request.host_url))

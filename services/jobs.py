@@ -147,7 +147,8 @@ def job_json(session: TrainingSession) -> dict:
             "created_at": _iso(session.created_at), "started_at": _iso(session.started_at),
             "finished_at": _iso(session.finished_at),
             "links": {"self": f"/api/v1/jobs/{session.id}", "status": f"/api/v1/jobs/{session.id}/status",
-                      "download": f"/api/v1/jobs/{session.id}/download"}}
+                      "download": f"/api/v1/jobs/{session.id}/download",
+                      "deployment": f"/api/v1/jobs/{session.id}/deployment", "page": f"/sessions/{session.id}"}}
 
 
 def status_json(session: TrainingSession) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from core.default_model import DEFAULT_MODEL_ID
 from core.export.sources import Source, SourceNotFound, find_source
+from core.model_tags import ollama_tag
 from core.training.prompts import markers_from_config
 from core.training_config import parse_config
 from services.errors import ConflictError, ServiceError
@@ -37,3 +38,13 @@ def session_settings(session: TrainingSession) -> dict:
     return {"system_prompt": config.dataset.resolved_system_prompt(), "temperature": config.training.temperature,
             "top_p": config.training.top_p, "num_ctx": config.training.max_sequence_length,
             "markers": markers_from_config(config.dataset), "config": config}
+
+
+def ollama_base(model_name: str, setting: str | None) -> str | None:
+    """The Ollama model ``model_name`` is: the ``TUNEWRIGHT_OLLAMA_TAGS`` setting (``model=tag,…``: your own
+    bases) first, then the library tags Tunewright knows."""
+    for pair in (setting or "").split(","):
+        model, _, tag = pair.strip().rpartition("=")
+        if model and tag and model.strip() == model_name:
+            return tag.strip()
+    return ollama_tag(model_name)

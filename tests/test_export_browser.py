@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from tests.export_fixtures import register_live_session
-from tests.browser import wait_js
+from tests.browser import csp_violations, wait_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,3 +43,33 @@ def test_export_gguf_q4_k_m_then_chat_with_it(browser, live_server, trained_sess
     wait_js(page, "document.querySelectorAll('#test-history li').length >= 1", timeout=30000)
     page.screenshot(path=str(live_server.log_path.parent / "test-step.png"), full_page=True)
     page.close()
+
+
+def test_job_page_prepares_the_ollama_adapter_and_copies_its_modelfile(browser, tmp_path_factory,
+                                                                       trained_session_dir, tiny_model_dir):
+    from tests.live_server import start_server, stop_server
+
+    server = start_server(tmp_path_factory.mktemp("deploy"), TUNEWRIGHT_OLLAMA_TAGS=f"{tiny_model_dir}=tiny:test")
+    try:
+        sid = register_live_session(server, trained_session_dir, tiny_model_dir, "deploy2")
+        context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+        page = context.new_page()
+        violations = csp_violations(page)
+        page.goto(f"{server.url}/sessions")
+        page.click(f"tr[data-session-id={sid}] [data-action=job-page]")
+        wait_js(page, "document.querySelector('#job-page')?.dataset.ready === '1'")
+        assert page.text_content("#job-status") == "completed"
+        page.click("[data-option=adapter] [data-action=prepare]")
+        wait_js(page, "document.querySelector('[data-option=adapter] [data-text=modelfile]')", timeout=120000)
+        modelfile = page.text_content("[data-option=adapter] [data-text=modelfile]")
+        assert modelfile.startswith("FROM tiny:test\nADAPTER ./demo-deploy2-lora-F16.gguf")
+        page.click("[data-option=adapter] [data-copy=modelfile]")
+        assert wait_js(page, "navigator.clipboard.readText()") == modelfile
+        commands = page.text_content("[data-option=adapter] [data-text=ollama-commands]")
+        assert "ollama create demo-deploy2 -f Modelfile" in commands and "curl -fL" in commands
+        assert page.locator("[data-option=gguf] [data-action=prepare]").is_enabled()
+        page.screenshot(path=str(server.log_path.parent / "job-page.png"), full_page=True)
+        assert violations == []
+        context.close()
+    finally:
+        stop_server(server)

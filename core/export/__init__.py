@@ -1,4 +1,5 @@
-"""Export a trained session: LoRA adapter, merged HF model, or GGUF (+ Ollama Modelfile, LM Studio notes).
+"""Export a trained session: LoRA adapter (+ GGUF adapter and Modelfile for Ollama), merged HF model, or GGUF
+(+ Ollama Modelfile, LM Studio notes).
 
 Plain Python (no Flask): the export worker process, the CLI and the benchmark call :func:`run_export` with a
 job dict and an ``emit`` callback; each exporter returns what goes into the manifest.
@@ -14,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from core.export.adapter import export_adapter
 from core.export.gguf import QUANTIZATIONS, export_gguf
 from core.export.sources import Source, SourceNotFound, find_source
 
@@ -30,16 +32,6 @@ class ExportContext:
 
     def progress(self, stage: str, fraction: float, message: str) -> None:
         self.emit({"type": "progress", "stage": stage, "fraction": round(fraction, 3), "message": message})
-
-
-def export_adapter(ctx: ExportContext) -> dict[str, Any]:
-    from core.export import hf
-
-    ctx.progress("copy", 0.2, "Copying the LoRA adapter and tokenizer")
-    files = hf.copy_adapter(ctx.source, ctx.export_dir / "adapter")
-    config = json.loads((ctx.export_dir / "adapter" / "adapter_config.json").read_text())
-    return {"files": files, "verification": {"status": "checked", "peft_type": config.get("peft_type"),
-                                             "r": config.get("r"), "target_modules": config.get("target_modules")}}
 
 
 def export_merged(ctx: ExportContext) -> dict[str, Any]:

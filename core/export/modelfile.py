@@ -112,9 +112,16 @@ def stop_tokens(tokenizer: Any, shape: ChatShape | None, generation_eos: list[in
     return stops
 
 
-def modelfile(gguf_name: str, shape: ChatShape | None, stops: list[str], system_prompt: str | None,
-              temperature: float, top_p: float, num_ctx: int) -> str:
-    lines = [f"FROM ./{gguf_name}", ""]
+def modelfile(gguf_name: str | None, shape: ChatShape | None, stops: list[str], system_prompt: str | None,
+              temperature: float, top_p: float, num_ctx: int, base_tag: str | None = None,
+              adapter: str | None = None) -> str:
+    """A Modelfile for a whole GGUF (``FROM ./model.gguf``), or for a GGUF LoRA adapter on an Ollama library
+    model (``FROM smollm2:135m`` + ``ADAPTER ./adapter.gguf``). Our TEMPLATE overrides the library model's, so
+    the adapter answers in the chat format it was trained with."""
+    if (gguf_name is None) == (base_tag is None) or (adapter is not None and base_tag is None):
+        raise ValueError("A Modelfile starts FROM either a GGUF file or a library tag (with an adapter).")
+    lines = [f"FROM ./{gguf_name}" if gguf_name else f"FROM {base_tag}"]
+    lines += [f"ADAPTER ./{adapter}", ""] if adapter else [""]
     if shape is not None:
         template = shape.go_template()
         if '"""' in template:

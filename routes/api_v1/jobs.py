@@ -1,9 +1,10 @@
 """Job API for scripts (``/api/v1/jobs``): thin over :mod:`services.jobs` (jobs are training sessions)."""
-from flask import Blueprint, Response, jsonify, send_file
+from flask import Blueprint, Response, jsonify, request, send_file
 
 from routes.request_json import json_body
 from services import jobs
 from services.archive import stream_tar_gz
+from services.deployment import deployment
 
 bp = Blueprint("api_v1_jobs", __name__)
 
@@ -41,3 +42,9 @@ def download(job_id: str):
     name = f"{job_id}-{target.name}"
     return Response(stream_tar_gz(target, target.name), mimetype="application/gzip",
                     headers={"Content-Disposition": f'attachment; filename="{name}.tar.gz"'})
+
+
+@bp.get("/<job_id>/deployment")
+def deploy(job_id: str):
+    """Ollama Modelfile and LM Studio steps with the exact commands (the job page shows the same)."""
+    return jsonify(deployment(job_id, request.host_url))

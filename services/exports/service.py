@@ -21,7 +21,7 @@ from services.errors import NotFoundError, ServiceError
 from services.exports.status import ACTIVE, ExportStatus, check_transition
 from services.models.base import utcnow
 from services.models.exports import ExportJob
-from services.session_models import session_settings, session_source
+from services.session_models import ollama_base, session_settings, session_source
 from services.storage import UnsafePathError, resolve_inside
 from websockets.emit import safe_emit
 
@@ -274,6 +274,7 @@ class ExportService:
         return {"export_id": job.id, "session_id": session.id, "format": job.format,
                 "quantization": job.quantization, "checkpoint": job.checkpoint, "output_dir": session.output_dir,
                 "base_model": source.base_model, "base_model_name": session.config["model"]["name"],
+                "ollama_base": ollama_base(session.config["model"]["name"], self.app.config.get("OLLAMA_TAGS_SETTING")),
                 "export_dir": job.export_dir, "log_path": str(Path(job.export_dir).parent / f"{job.id}.log"),
                 "name": session.name or session.id, "system_prompt": settings["system_prompt"],
                 "temperature": settings["temperature"], "top_p": settings["top_p"],

@@ -32,6 +32,8 @@ function row(s) {
   const id = encodeURIComponent(s.id);
   const actions = [
     el("a", { class: "btn btn-outline-primary btn-sm", href: `${root.dataset.trainUrl}?session=${id}` }, "Open"),
+    el("a", { class: "btn btn-outline-secondary btn-sm", href: `/sessions/${id}`, "data-action": "job-page" },
+      s.status === "completed" ? "Deploy" : "Details"),
     ["queued", "running"].includes(s.status) ? el("button", { class: "btn btn-outline-danger btn-sm", type: "button", "data-action": "stop",
       onclick: () => act(post("/api/training/stop", { session_id: s.id })) }, "Stop") : null,
     ["stopped", "failed", "interrupted"].includes(s.status) ? el("button", { class: "btn btn-outline-secondary btn-sm", type: "button", "data-action": "resume",

@@ -34,6 +34,45 @@ def test_adapter_export_loads_with_peft(tmp_path, trained_session_dir, tiny_mode
     assert events[0]["type"] == "progress"
 
 
+def test_adapter_export_for_ollama_answers_like_peft_in_llama_cpp(tmp_path, trained_session_dir, tiny_model_dir):
+    """The GGUF adapter the Modelfile names, applied by llama.cpp to the base, greedily says what PEFT says."""
+    import torch
+    from llama_cpp import Llama
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    manifest, _ = export(tmp_path, trained_session_dir, tiny_model_dir, "adapter", ollama_base="tiny:test",
+                         name="My run")
+    folder = tmp_path / "adapter"
+    modelfile = (folder / "Modelfile").read_text()
+    assert modelfile.startswith("FROM tiny:test\nADAPTER ./My-run-lora-F16.gguf\n")
+    assert manifest["ollama"]["create"] == "ollama create my-run -f Modelfile"
+    assert {"My-run-lora-F16.gguf", "Modelfile"} <= {f["name"] for f in manifest["files"]}
+    assert f'SYSTEM """{SYSTEM}"""' in modelfile and "lms" not in modelfile
+    assert "adapters" in manifest["lmstudio"]["note"]
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    prompt = tokenizer("What is 2 + 2?")["input_ids"]
+    peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                                     str(trained_session_dir / "adapter")).eval()
+    with torch.no_grad():
+        expected = peft.generate(torch.tensor([prompt]), max_new_tokens=8, do_sample=False)[0, len(prompt):].tolist()
+    base = gguf_tools.convert_hf_to_gguf(tiny_model_dir, tmp_path / "base.gguf", "f32")
+    llm = Llama(model_path=str(base), lora_path=str(folder / "My-run-lora-F16.gguf"), n_ctx=128, verbose=False)
+    llm.eval(prompt)
+    got = []
+    for _ in range(8):
+        token = int(llm.sample(temp=0.0))
+        got.append(token)
+        llm.eval([token])
+    assert got == expected
+
+
+def test_adapter_export_without_a_known_ollama_base_says_so(tmp_path, trained_session_dir, tiny_model_dir):
+    manifest, _ = export(tmp_path, trained_session_dir, tiny_model_dir, "adapter")
+    assert "no model known" in manifest["ollama"]["note"] and not (tmp_path / "adapter" / "Modelfile").exists()
+
+
 def test_merged_export_loads_with_transformers_and_equals_base_plus_adapter(tmp_path, trained_session_dir,
                                                                            tiny_model_dir):
     import torch

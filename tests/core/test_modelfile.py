@@ -49,3 +49,29 @@ def test_a_template_without_a_system_role_is_reported_not_guessed():
 def test_go_template_escapes_braces_in_literals():
     shape = ChatShape(prefix={"system": "{{s}}", "user": "U:", "assistant": "A:"}, suffix="\n", generation="A:")
     assert '{{ "{{" }}s{{ "}}" }}' in shape.go_template()
+
+
+def test_adapter_modelfile_puts_the_gguf_adapter_on_a_library_tag():
+    from core.export.modelfile import modelfile
+
+    shape = ChatShape(prefix={"system": "S:", "user": "U:", "assistant": "A:"}, suffix="\n", generation="A:")
+    text = modelfile(None, shape, ["</s>"], "Be brief.", 0.7, 0.9, 512, base_tag="smollm2:135m",
+                     adapter="demo-lora-F16.gguf")
+    assert text.startswith("FROM smollm2:135m\nADAPTER ./demo-lora-F16.gguf\n")
+    assert 'TEMPLATE """' in text and 'SYSTEM """Be brief."""' in text and 'PARAMETER stop "</s>"' in text
+    for wrong in ({"gguf_name": "a.gguf", "base_tag": "x:1"}, {"gguf_name": None},
+                  {"gguf_name": "a.gguf", "adapter": "b.gguf"}):
+        with pytest.raises(ValueError):
+            modelfile(shape=shape, stops=[], system_prompt=None, temperature=1, top_p=1, num_ctx=8,
+                      **{"gguf_name": None, **wrong})
+
+
+def test_ollama_tag_names_the_sized_library_model():
+    from core.model_tags import ollama_tag
+    from services.session_models import ollama_base
+
+    assert ollama_tag("HuggingFaceTB/SmolLM2-135M-Instruct") == "smollm2:135m"
+    assert ollama_tag("huggingfacetb/smollm2-1.7b-instruct") == "smollm2:1.7b"
+    assert ollama_tag("/models/my-own") is None
+    assert ollama_base("/models/my-own", "a=b:1, /models/my-own = mine:7b") == "mine:7b"
+    assert ollama_base("Qwen/Qwen3-0.6B", "") == "qwen3:0.6b"
