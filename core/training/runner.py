@@ -107,7 +107,7 @@ def _common_args(config: TrainingConfig, runtime: Runtime, output_dir: Path) -> 
     t = config.training
     return dict(output_dir=str(output_dir), logging_steps=t.logging_steps, save_strategy="steps",
                 save_steps=t.save_steps, save_total_limit=2, seed=t.seed, report_to="none", use_cpu=not runtime.cuda,
-                bf16=runtime.bf16, gradient_checkpointing=False, disable_tqdm=True, dataloader_num_workers=0,
+                bf16=runtime.trainer_bf16, gradient_checkpointing=False, disable_tqdm=True, dataloader_num_workers=0,
                 max_grad_norm=t.max_grad_norm, weight_decay=t.weight_decay, optim=runtime.optim)
 
 
@@ -135,9 +135,12 @@ def run_training(job: TrainingJob) -> str:
     config, paths = job.config, SessionPaths(job.output_dir)
     if ensure_fused_head_fallback():
         log.info("TRL's Triton LM-head kernel is unavailable here: using the plain-torch equivalent")
-    runtime = resolve_runtime(config.training.optim, config.training.bf16)
+    runtime = resolve_runtime(config.training.optim, config.training.bf16,
+                              cpu_autocast=config.training.cpu_autocast)
     for warning in runtime.warnings:
         log.warning(warning)
+    if runtime.cpu_amp:
+        log.info("CPU mixed precision: bf16 autocast for the forward and backward passes (training.cpu_autocast)")
     torch.manual_seed(config.training.seed)
 
     tokenizer = AutoTokenizer.from_pretrained(job.model_path)

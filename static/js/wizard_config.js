@@ -15,7 +15,7 @@ const GROUPS = [
   ["Training duration", ["training.num_epochs", "training.samples_per_epoch", "training.save_steps", "training.logging_steps", "training.seed"]],
   ["Batch", ["training.batch_size", "training.gradient_accumulation_steps", "training.num_generations"]],
   ["Learning rate", ["training.learning_rate", "training.lr_scheduler_type", "training.warmup_steps"]],
-  ["Optimisation", ["training.optim", "training.weight_decay", "training.max_grad_norm", "training.bf16"]],
+  ["Optimisation", ["training.optim", "training.weight_decay", "training.max_grad_norm", "training.bf16", "training.cpu_autocast"]],
   ["Generation", ["training.max_sequence_length", "training.max_new_tokens", "training.temperature", "training.top_p", "training.rollout_engine"]],
 ];
 const SECTION_TITLES = { grpo: "GRPO", pre_training: "Pre-training (SFT on formatted answers first)" };
