@@ -66,7 +66,7 @@ Optim = Literal["adamw_torch", "adamw_torch_fused", "adafactor", "sgd", "paged_a
 
 class TrainingSection(_Section):
     num_epochs: float = Field(1.0, gt=0, le=100, description="Passes over samples_per_epoch prompts.")
-    samples_per_epoch: int | None = Field(60, ge=1, le=100_000_000, description="Prompts per epoch (seeded subset); None: all rows.")
+    samples_per_epoch: int | None = Field(24, ge=1, le=100_000_000, description="Prompts per epoch (seeded subset); None: all rows.")
     batch_size: int = Field(2, ge=1, le=256, description="Prompts per device step (GRPO samples num_generations each).")
     gradient_accumulation_steps: int = Field(1, ge=1, le=256,
                                              description="Steps whose gradients add up before one optimiser step.")
@@ -140,7 +140,7 @@ class RewardSection(_Section):
 
 class PreTrainingSection(_Section):
     enabled: bool = Field(True, description="SFT on formatted answers first, so the model learns the markers.")
-    epochs: float = Field(1.0, gt=0, le=100, description="Passes over the SFT examples.")
+    epochs: float = Field(2.0, gt=0, le=100, description="Passes over the SFT examples.")
     max_samples: int | None = Field(400, ge=1, le=100_000_000, description="SFT examples used at most.")
     learning_rate: float = Field(2e-4, gt=0, le=1.0, description="SFT learning rate.")
     batch_size: int = Field(8, ge=1, le=256, description="SFT examples per step.")

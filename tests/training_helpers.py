@@ -15,7 +15,7 @@ def tiny_config(model_dir, **sections) -> dict:
         "training": {"samples_per_epoch": 4, "batch_size": 2, "num_generations": 2, "max_new_tokens": 8,
                      "save_steps": 1, "learning_rate": 1e-3},
         "grpo": {"kl_penalty": 0.05},
-        "pre_training": {"max_samples": 8, "batch_size": 4},
+        "pre_training": {"max_samples": 8, "batch_size": 4, "epochs": 1},
     }
     for section, values in sections.items():
         config[section] = {**config.get(section, {}), **values}
