@@ -271,10 +271,11 @@ class ExportService:
         session = get_training_service().get(job.session_id)
         source = session_source(session, self.app.config["MODEL_CACHE"], job.checkpoint)
         settings = session_settings(session)
+        model_name = session.config["model"]["name"]
         return {"export_id": job.id, "session_id": session.id, "format": job.format,
                 "quantization": job.quantization, "checkpoint": job.checkpoint, "output_dir": session.output_dir,
-                "base_model": source.base_model, "base_model_name": session.config["model"]["name"],
-                "ollama_base": ollama_base(session.config["model"]["name"], self.app.config.get("OLLAMA_TAGS_SETTING")),
+                "base_model": source.base_model, "base_model_name": model_name,
+                "ollama_base": ollama_base(model_name, self.app.config.get("OLLAMA_TAGS_SETTING")),
                 "export_dir": job.export_dir, "log_path": str(Path(job.export_dir).parent / f"{job.id}.log"),
                 "name": session.name or session.id, "system_prompt": settings["system_prompt"],
                 "temperature": settings["temperature"], "top_p": settings["top_p"],

@@ -32,3 +32,24 @@ def test_the_trainer_arguments_carry_autocast(tmp_path):
     runtime = resolve_runtime("adamw_torch", False, cuda=False, cpu_autocast="bf16")
     args = TrainingArguments(**_common_args(config, runtime, tmp_path))
     assert args.bf16 and args.use_cpu and args.mixed_precision == "bf16"
+
+
+@pytest.mark.slow
+def test_sft_then_grpo_train_under_cpu_autocast(tmp_path, tiny_model_dir, caplog):
+    """The whole runner under bf16 autocast (tiny_config keeps float32 elsewhere: casts cost more than they
+    save on a 64-wide model)."""
+    import math
+
+    from core.training.runner import TrainingJob, run_training
+    from core.training_config import parse_config
+    from tests.training_helpers import arithmetic_rows, tiny_config
+
+    caplog.set_level("INFO", logger="core.training.runner")
+    config = parse_config(tiny_config(tiny_model_dir, training={"cpu_autocast": "bf16"}))
+    events: list[dict] = []
+    job = TrainingJob(config=config, model_path=str(tiny_model_dir), rows=arithmetic_rows(),
+                      output_dir=tmp_path / "out", emit=events.append, should_stop=lambda: False)
+    assert run_training(job) == "completed"
+    assert "bf16 autocast" in caplog.text
+    losses = [e["metrics"]["loss"] for e in events if e["type"] == "metrics" and "loss" in e["metrics"]]
+    assert len(losses) >= 3 and all(math.isfinite(v) for v in losses)
