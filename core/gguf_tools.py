@@ -37,6 +37,16 @@ class GGUFToolError(RuntimeError):
     """A llama.cpp tool is missing or failed; the message carries the tool's own words."""
 
 
+def local_model_dir(model_path: str) -> Path:
+    """A local folder for ``model_path`` (llama.cpp's converters read files): itself, or the Hub snapshot
+    already in the local cache."""
+    if Path(model_path).is_dir():
+        return Path(model_path).resolve()
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(model_path, local_files_only=True))
+
+
 def llama_cpp_version() -> str:
     for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines():
         if line.startswith("llama-cpp-python=="):

@@ -38,10 +38,8 @@ def export_adapter(ctx: "ExportContext") -> dict[str, Any]:
     stem = file_stem(ctx.job.get("name") or ctx.job.get("session_id") or "model")
     adapter_gguf = f"{stem}-lora-F16.gguf"
     try:
-        from core.training.rollout.base_gguf import local_model_dir
-
-        gguf_tools.convert_lora_to_gguf(ctx.export_dir / "adapter", local_model_dir(ctx.source.base_model),
-                                        ctx.export_dir / adapter_gguf)
+        base_dir = gguf_tools.local_model_dir(ctx.source.base_model)
+        gguf_tools.convert_lora_to_gguf(ctx.export_dir / "adapter", base_dir, ctx.export_dir / adapter_gguf)
     except Exception as exc:  # an architecture llama.cpp cannot convert, or a Hub base not in the local cache
         result["ollama"] = {"note": f"The adapter could not be converted for Ollama ({str(exc).splitlines()[-1]}): "
                                     "export GGUF (merged) instead."}

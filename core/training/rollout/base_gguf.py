@@ -14,20 +14,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from core.gguf_tools import convert_hf_to_gguf
+from core.gguf_tools import convert_hf_to_gguf, local_model_dir
 
 log = logging.getLogger(__name__)
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model")
-
-
-def local_model_dir(model_path: str) -> Path:
-    """A local folder for ``model_path``: itself, or the Hub snapshot already in the local cache."""
-    if Path(model_path).is_dir():
-        return Path(model_path).resolve()
-    from huggingface_hub import snapshot_download
-
-    return Path(snapshot_download(model_path, local_files_only=True))
 
 
 def model_fingerprint(model_dir: Path) -> str:
