@@ -83,7 +83,7 @@ class TrainingSection(_Section):
         "auto", description="CPU mixed precision for the forward and backward passes (weights and optimizer stay "
         "float32). auto: bf16 where the CPU computes it natively (AVX512-BF16 or AMX; about 2x faster), else off.")
     max_sequence_length: int = Field(512, ge=32, le=131072, description="Prompt + completion tokens.")
-    max_new_tokens: int = Field(48, ge=1, le=32768, description="Completion length limit while sampling.")
+    max_new_tokens: int = Field(64, ge=1, le=32768, description="Completion length limit while sampling.")
     temperature: float = Field(1.0, gt=0, le=5.0, description="Sampling temperature; about 0.7-1.0.")
     top_p: float = Field(1.0, gt=0, le=1.0, description="Nucleus sampling; 0.9-0.95 is typical, 1 disables it.")
     top_k: int = Field(0, ge=0, le=100000, description="Sample from the k most likely tokens only; 0: no limit.")
@@ -142,7 +142,7 @@ class PreTrainingSection(_Section):
     enabled: bool = Field(True, description="SFT on formatted answers first, so the model learns the markers.")
     epochs: float = Field(2.0, gt=0, le=100, description="Passes over the SFT examples.")
     max_samples: int | None = Field(400, ge=1, le=100_000_000, description="SFT examples used at most.")
-    learning_rate: float = Field(2e-4, gt=0, le=1.0, description="SFT learning rate.")
+    learning_rate: float = Field(5e-4, gt=0, le=1.0, description="SFT learning rate.")
     batch_size: int = Field(8, ge=1, le=256, description="SFT examples per step.")
     lr_scheduler_type: Literal["constant", "linear", "cosine"] = Field("cosine", description="SFT learning-rate schedule.")
 

@@ -19,18 +19,33 @@ ITEMS = ("apples", "books", "coins", "marbles", "stickers", "pencils", "cookies"
 DEFAULT_SIZES = {"train": 400, "test": 50}
 
 
+def _worked(a: int, op: str, b: int) -> str:
+    """``a op b = r``, going through the tens of ``b`` first when it has tens and units.
+
+    A 135M model copies the operands reliably but slips on borrows and carries
+    in one jump ("67 - 41 = 28"); one intermediate step ("67 - 41 = 27 - 1 = 26")
+    measurably lifts its held-out accuracy at the cost of a few tokens.
+    """
+    result = a + b if op == "+" else a - b
+    tens, units = b - b % 10, b % 10
+    if not tens or not units:
+        return f"{a} {op} {b} = {result}"
+    middle = a + tens if op == "+" else a - tens
+    return f"{a} {op} {b} = {middle} {op} {units} = {result}"
+
+
 def _problem(rng: random.Random) -> dict:
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
     kind = rng.choice(("add", "sub", "mul", "add3"))
     if kind == "add":
         a, b = rng.randint(2, 60), rng.randint(2, 40)
         question = f"{name} has {a} {item} and gets {b} more. How many {item} does {name} have now?"
-        reasoning, answer = f"{a} + {b} = {a + b}", a + b
+        reasoning, answer = _worked(a, "+", b), a + b
     elif kind == "sub":
         a = rng.randint(10, 90)
         b = rng.randint(1, a - 1)
         question = f"{name} has {a} {item} and gives away {b}. How many {item} are left?"
-        reasoning, answer = f"{a} - {b} = {a - b}", a - b
+        reasoning, answer = _worked(a, "-", b), a - b
     elif kind == "mul":
         a, b = rng.randint(2, 9), rng.randint(2, 12)
         question = f"{name} buys {a} boxes with {b} {item} in each box. How many {item} is that in total?"
@@ -39,7 +54,7 @@ def _problem(rng: random.Random) -> dict:
         a, b, c = rng.randint(2, 30), rng.randint(2, 30), rng.randint(1, 20)
         question = (f"{name} has {a} {item}, finds {b} more and then loses {c}. "
                     f"How many {item} does {name} have now?")
-        reasoning, answer = f"{a} + {b} = {a + b}, {a + b} - {c} = {a + b - c}", a + b - c
+        reasoning, answer = f"{_worked(a, '+', b)}, {_worked(a + b, '-', c)}", a + b - c
     return {"question": question, "answer": str(answer), "reasoning": reasoning}
 
 

@@ -25,7 +25,7 @@ const GUIDANCE = {
   "training.learning_rate": "Usual for LoRA: 5e-5 to 3e-4 (GRPO often lower).",
   "training.num_epochs": "Usual: 1–5.",
   "training.max_sequence_length": "Usual: 1024–4096 on a GPU; 512 is enough for the CPU demo.",
-  "training.max_new_tokens": "Usual: 256–1024 on a GPU; about 48 for the CPU demo.",
+  "training.max_new_tokens": "Usual: 256–1024 on a GPU; about 64 for the CPU demo.",
   "training.temperature": "Usual: about 0.7 (1.0 gives GRPO more varied groups).",
   "training.top_p": "Usual: 0.9–0.95.",
   "grpo.kl_penalty": "Usual: 0.01–0.1.",
