@@ -323,3 +323,21 @@ def test_unreachable_hub_is_detected_within_the_timeout(monkeypatch):
     online, reason = hub_status(timeout=1.0, refresh=True)
     assert not online and "Cannot reach 127.0.0.1" in reason
     assert time.monotonic() - started < 2
+
+
+def test_arithmetic_worked_steps_are_true_and_end_on_the_answer():
+    """SFT teaches these steps verbatim: a wrong intermediate would teach wrong sums."""
+    import operator
+    import re
+
+    ops = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+    through_tens = 0
+    for row in arithmetic.generate("train") + arithmetic.generate("test"):
+        for clause in row["reasoning"].split(", "):
+            *steps, result = clause.split(" = ")
+            for step in steps:
+                a, op, b = re.fullmatch(r"(-?\d+) ([-+*]) (\d+)", step).groups()
+                assert ops[op](int(a), int(b)) == int(result), row
+            through_tens += len(steps) == 2
+        assert row["reasoning"].rsplit(" = ", 1)[1] == row["answer"], row
+    assert through_tens > 100  # most sums and differences go through the tens
