@@ -11,9 +11,9 @@ EXACT_TOKENS = 16  # F16 must match the HF model on this many first tokens
 
 
 def load_llama(path: str | os.PathLike, n_ctx: int = 1024):
-    from llama_cpp import Llama
+    from core.inference.llama_loader import load_llama as load
 
-    return Llama(model_path=str(path), n_ctx=n_ctx, verbose=False, seed=0, n_threads=max(1, os.cpu_count() or 1))
+    return load(path, n_ctx=n_ctx, seed=0)
 
 
 def gguf_prompt_tokens(llm, messages: list[dict[str, str]]) -> list[int]:

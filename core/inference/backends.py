@@ -5,7 +5,6 @@ A model spec is a plain dict (it crosses the process boundary):
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -98,10 +97,9 @@ class LlamaBackend:
     """llama.cpp through llama-cpp-python; the GGUF's own chat template formats the conversation."""
 
     def __init__(self, spec: dict):
-        from llama_cpp import Llama
+        from core.inference.llama_loader import load_llama
 
-        self.llm = Llama(model_path=spec["path"], n_ctx=int(spec.get("n_ctx", 2048)), verbose=False,
-                         n_threads=max(1, os.cpu_count() or 1))
+        self.llm = load_llama(spec["path"], n_ctx=int(spec.get("n_ctx", 2048)))
         self.nbytes = Path(spec["path"]).stat().st_size
 
     def stream(self, messages: list[dict], settings: dict, should_stop: ShouldStop) -> Iterator[str]:

@@ -6,6 +6,7 @@ import pytest
 from core import gguf_tools
 from core.export import run_export
 from core.export.modelfile import chat_shape
+from core.inference.llama_loader import load_llama
 
 pytestmark = pytest.mark.slow
 SYSTEM = "Answer briefly."
@@ -37,7 +38,6 @@ def test_adapter_export_loads_with_peft(tmp_path, trained_session_dir, tiny_mode
 def test_adapter_export_for_ollama_answers_like_peft_in_llama_cpp(tmp_path, trained_session_dir, tiny_model_dir):
     """The GGUF adapter the Modelfile names, applied by llama.cpp to the base, greedily says what PEFT says."""
     import torch
-    from llama_cpp import Llama
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -58,7 +58,7 @@ def test_adapter_export_for_ollama_answers_like_peft_in_llama_cpp(tmp_path, trai
     with torch.no_grad():
         expected = peft.generate(torch.tensor([prompt]), max_new_tokens=8, do_sample=False)[0, len(prompt):].tolist()
     base = gguf_tools.convert_hf_to_gguf(tiny_model_dir, tmp_path / "base.gguf", "f32")
-    llm = Llama(model_path=str(base), lora_path=str(folder / "My-run-lora-F16.gguf"), n_ctx=128, verbose=False)
+    llm = load_llama(base, lora_path=str(folder / "My-run-lora-F16.gguf"), n_ctx=128)
     llm.eval(prompt)
     got = []
     for _ in range(8):
@@ -94,13 +94,11 @@ def test_merged_export_loads_with_transformers_and_equals_base_plus_adapter(tmp_
 
 
 def test_f16_gguf_matches_the_hf_model_token_for_token(tmp_path, trained_session_dir, tiny_model_dir):
-    from llama_cpp import Llama
-
     manifest, events = export(tmp_path, trained_session_dir, tiny_model_dir, "gguf", "F16")
     assert manifest["gguf"].endswith("-F16.gguf") and manifest["quantization_applied"] == "F16"
     prompts = manifest["verification"]["prompts"]
     assert prompts and all(p["first_16_equal"] and len(p["gguf_tokens"]) > 0 for p in prompts)
-    llm = Llama(model_path=str(tmp_path / "ggufF16" / manifest["gguf"]), n_ctx=256, verbose=False)
+    llm = load_llama(tmp_path / "ggufF16" / manifest["gguf"], n_ctx=256)
     assert llm.n_vocab() > 40000
     assert [e["stage"] for e in events if e["type"] == "progress"][:3] == ["start", "merge", "convert"]
 

@@ -108,8 +108,9 @@ class LlamaCppEngine:
         llama_cpp.llama_backend_init()
         if not verbose:
             llama_cpp.llama_log_set(_silent_log, ctypes.c_void_p(0))
-        params = llama_cpp.llama_model_default_params()
-        self.model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), params)
+        from core.inference.llama_loader import model_params
+
+        self.model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), model_params())
         if not self.model:
             raise RuntimeError(f"llama.cpp could not load {model_path}")
         self.vocab = llama_cpp.llama_model_get_vocab(self.model)

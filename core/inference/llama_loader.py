@@ -1,0 +1,126 @@
+"""The one way this project opens a GGUF with llama.cpp, so a CPU-specific workaround applies everywhere.
+
+Why it exists: on CPUs with AMX (Intel Sapphire Rapids and later, the common server CPU), llama.cpp moves the
+weights of a quantised GGUF (Q4_0/Q4_1/Q8_0/k-quants) into its AMX "extra buffer type" while loading, and the first
+decode then dies with SIGSEGV (ggml-org/llama.cpp#20824, unfixed in the llama-cpp-python 0.3.36 we pin; F16 is not
+repacked and works). Loading with the model parameter ``use_extra_bufts = False`` skips every weight repacking and
+the same file answers normally. Elsewhere (AVX2/AVX-512 without AMX) repacking is safe and speeds prompt
+processing up, so it stays on there. ``bench/llama_repack.py`` measures both on one machine.
+
+``TUNEWRIGHT_LLAMA_REPACK`` chooses: ``auto`` (default: off exactly when the CPU reports AMX), ``off`` or ``on``.
+When this llama.cpp is fixed upstream, change :func:`repack_weights` alone.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+AMX_FLAGS = ("amx_tile", "amx_int8", "amx_bf16")
+_CONSTRUCT_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The first CPU's feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_has_amx() -> bool:
+    return any(flag in cpu_flags() for flag in AMX_FLAGS)
+
+
+def repack_weights() -> bool:
+    """May llama.cpp repack weights into its extra (AMX / AVX) buffer types on this machine?"""
+    choice = os.environ.get("TUNEWRIGHT_LLAMA_REPACK", "auto").strip().lower()
+    if choice in ("on", "1", "true", "yes"):
+        return True
+    if choice in ("off", "0", "false", "no"):
+        return False
+    return not cpu_has_amx()
+
+
+def model_params(**fields: Any):
+    """``llama_model_params`` for the low-level API (the rollout engine), with the repacking rule applied."""
+    import llama_cpp
+
+    params = llama_cpp.llama_model_default_params()
+    params.use_extra_bufts = repack_weights()
+    for name, value in fields.items():
+        setattr(params, name, value)
+    return params
+
+
+@contextlib.contextmanager
+def _defaults_with_repacking_rule():
+    """llama-cpp-python's ``Llama`` builds its model parameters from ``llama_model_default_params()`` inside its
+    constructor and exposes no ``use_extra_bufts`` argument, so the default is swapped for the constructor's
+    duration. The lock makes concurrent loads in one process safe; nothing else here reads the defaults."""
+    import llama_cpp.llama_cpp as native
+
+    original = native.llama_model_default_params
+
+    def defaults():
+        params = original()
+        params.use_extra_bufts = repack_weights()
+        return params
+
+    with _CONSTRUCT_LOCK:
+        native.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            native.llama_model_default_params = original
+
+
+def load_llama(path: str | os.PathLike, n_ctx: int = 2048, **kwargs: Any):
+    """A ``llama_cpp.Llama`` for ``path`` (plus ``lora_path`` etc. in ``kwargs``), safe on every CPU."""
+    from llama_cpp import Llama
+
+    kwargs.setdefault("verbose", False)
+    kwargs.setdefault("n_threads", max(1, os.cpu_count() or 1))
+    with _defaults_with_repacking_rule():
+        return Llama(model_path=str(Path(path)), n_ctx=n_ctx, **kwargs)
+
+
+def refuse_amx_to_this_process() -> bool:
+    """Make this process take the path of a CPU without AMX: a seccomp filter refuses the
+    ``arch_prctl(ARCH_REQ_XCOMP_PERM)`` call that ggml (and oneDNN) must make before using AMX tiles, so llama.cpp
+    registers no AMX buffer type and repacks for AVX-512/AVX2 instead. For tests and ``bench/llama_repack.py``:
+    it lets one AMX machine check the other machines' path. Irreversible for the process; Linux x86-64 only
+    (returns False elsewhere). Call it before llama.cpp or torch first uses the CPU backend."""
+    import ctypes
+    import platform
+    import struct
+
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        return False
+    ld_w_abs, jeq_k, ret_k = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+    allow, eperm = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    arch_x86_64, sys_arch_prctl, arch_req_xcomp_perm = 0xC000003E, 158, 0x1023
+    program = [  # seccomp_data: nr at 0, arch at 4, args[0] (low half) at 16
+        (ld_w_abs, 0, 0, 4), (jeq_k, 0, 5, arch_x86_64),
+        (ld_w_abs, 0, 0, 0), (jeq_k, 0, 3, sys_arch_prctl),
+        (ld_w_abs, 0, 0, 16), (jeq_k, 0, 1, arch_req_xcomp_perm),
+        (ret_k, 0, 0, eperm), (ret_k, 0, 0, allow)]
+    filters = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in program))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
+    fprog = SockFprog(len(program), ctypes.addressof(filters))
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
+        return False
+    return libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) == 0
