@@ -129,7 +129,7 @@ def convert_hf_to_gguf(model_dir: str | os.PathLike, outfile: str | os.PathLike,
 
 def convert_lora_to_gguf(adapter_dir: str | os.PathLike, base_dir: str | os.PathLike, outfile: str | os.PathLike,
                          outtype: str = "f16", timeout: float | None = 3600) -> Path:
-    """A PEFT LoRA adapter as a GGUF adapter (what ``llama_cpp.Llama(lora_path=…)`` and Ollama's ADAPTER load)."""
+    """A PEFT LoRA adapter as a GGUF adapter (what llama.cpp loads as ``lora_path`` and Ollama's ADAPTER load)."""
     outfile = Path(outfile)
     outfile.parent.mkdir(parents=True, exist_ok=True)
     _run_tool("convert_lora_to_gguf.py", [str(Path(adapter_dir).resolve()), "--base", str(Path(base_dir).resolve()),
