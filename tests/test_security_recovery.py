@@ -181,6 +181,17 @@ def _wait_step(url: str, sid: str, step: int, timeout: float = 300) -> None:
         time.sleep(0.3)
 
 
+def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
 def _children(pid: int) -> list[psutil.Process]:
     return [c for c in psutil.Process(pid).children(recursive=True) if "python" in c.name().lower()]
 
@@ -193,9 +204,15 @@ def test_sigint_to_the_server_leaves_a_checkpoint_and_an_interrupted_session(tmp
     sid = requests.post(f"{server.url}/api/training/start", json={"config": config}, timeout=30).json()["session"]["id"]
     _wait_step(server.url, sid, 2)
     children = _children(server.process.pid)
+    trainers = [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+    assert len(trainers) == 1, [c.cmdline() for c in children]
     server.process.send_signal(signal.SIGINT)  # what Ctrl+C in the terminal sends to the server
     assert server.process.wait(timeout=180) == 0
-    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    # The trainer has checkpointed and exited before the server did. multiprocessing's resource tracker only
+    # notices the server's exit afterwards (end of its pipe), so it gets a moment to finish its own clean-up.
+    assert not _alive(trainers)
+    psutil.wait_procs(children, timeout=30)
+    assert not _alive(children)
     checkpoint = latest_checkpoint(SessionPaths(tmp_path / "outputs" / sid).grpo_checkpoints)
     assert checkpoint is not None and int(checkpoint.name.rsplit("-", 1)[1]) >= 2
     restarted = start_server(tmp_path)
