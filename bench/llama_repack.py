@@ -7,7 +7,7 @@ F16), each in a fresh child process: load time, prompt processing (a ~200-token 
 (64 tokens), in up to three ways:
   no-repack        use_extra_bufts off: what every AMX CPU now gets (and any CPU under TUNEWRIGHT_LLAMA_REPACK=off);
   repack, no AMX   AMX refused to the child (seccomp), repacking on: what an AVX2/AVX-512 CPU without AMX gets;
-  repack, AMX      only where the CPU has no AMX (on an AMX CPU it is the SIGSEGV the loader avoids: shown as such).
+  repack, AMX      on an AMX CPU: the SIGSEGV the loader avoids, shown as such (elsewhere: the same as the line above).
 Medians of --repeats runs. Run on a quiet machine: other load collapses llama.cpp's thread pool.
 """
 from __future__ import annotations
@@ -25,10 +25,8 @@ from _common import ROOT, prepared_default_model
 
 CHILD = """
 import json, sys, time
-from core.inference.llama_loader import load_llama, refuse_amx_to_this_process
-path, hide, threads = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
-if hide:
-    assert refuse_amx_to_this_process()
+from core.inference.llama_loader import load_llama
+path, threads = sys.argv[1], int(sys.argv[2])
 started = time.perf_counter()
 llm = load_llama(path, n_ctx=512, seed=0, n_threads=threads, n_threads_batch=threads)
 loaded = time.perf_counter() - started
@@ -44,11 +42,11 @@ print(json.dumps({"load_s": loaded, "prompt_tok_s": len(prompt) / prefill, "deco
 """
 
 
-def measure(path: Path, repack: bool, hide_amx: bool, threads: int, repeats: int) -> dict | str:
-    env = dict(os.environ, TUNEWRIGHT_LLAMA_REPACK="on" if repack else "off", PYTHONPATH=str(ROOT))
+def measure(path: Path, repack: str, threads: int, repeats: int) -> dict | str:
+    env = dict(os.environ, TUNEWRIGHT_LLAMA_REPACK=repack, PYTHONPATH=str(ROOT))
     runs = []
     for _ in range(repeats):
-        done = subprocess.run([sys.executable, "-c", CHILD, str(path), "1" if hide_amx else "0", str(threads)],
+        done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(threads)],
                               capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
         if done.returncode != 0:
             return f"exit {done.returncode}" + (" (SIGSEGV)" if done.returncode == -11 else "")
@@ -69,14 +67,12 @@ def main() -> None:
     f16 = gguf_tools.convert_hf_to_gguf(prepared_default_model(), work / "smollm2-F16.gguf", "f16")
     files = {"Q4_1 (bundled)": bundled_gguf_path(),
              **{q: gguf_tools.quantize(f16, work / f"smollm2-{q}.gguf", q) for q in ("Q8_0", "Q4_K_M")}}
-    ways = [("no-repack", False, False), ("repack, no AMX", True, True)]
-    if not cpu_has_amx():
-        ways.append(("repack, AMX", True, False))
+    ways = [("no-repack", "off"), ("repack, no AMX", "no-amx"), ("repack, AMX" if cpu_has_amx() else "repack", "on")]
     print(f"CPU has AMX: {cpu_has_amx()}; threads {args.threads}; medians of {args.repeats}")
     print(f"{'file':16} {'way':16} {'load s':>7} {'prompt tok/s':>13} {'decode tok/s':>13}")
     for name, path in files.items():
-        for way, repack, hide in ways:
-            result = measure(path, repack, hide, args.threads, args.repeats)
+        for way, repack in ways:
+            result = measure(path, repack, args.threads, args.repeats)
             if isinstance(result, str):
                 print(f"{name:16} {way:16} {result}")
             else:

@@ -7,7 +7,9 @@ repacked and works). Loading with the model parameter ``use_extra_bufts = False`
 the same file answers normally. Elsewhere (AVX2/AVX-512 without AMX) repacking is safe and speeds prompt
 processing up, so it stays on there. ``bench/llama_repack.py`` measures both on one machine.
 
-``TUNEWRIGHT_LLAMA_REPACK`` chooses: ``auto`` (default: off exactly when the CPU reports AMX), ``off`` or ``on``.
+``TUNEWRIGHT_LLAMA_REPACK`` chooses: ``auto`` (default: off exactly when the CPU reports AMX), ``off``, ``on``, or
+``no-amx``: repacking on in a process that AMX is refused to, i.e. the path of an AVX2/AVX-512 CPU, simulated on an
+AMX machine (run the llama.cpp tests under it to check the other kind of machine).
 When this llama.cpp is fixed upstream, change :func:`repack_weights` alone.
 """
 from __future__ import annotations
@@ -40,9 +42,16 @@ def cpu_has_amx() -> bool:
     return any(flag in cpu_flags() for flag in AMX_FLAGS)
 
 
+def _choice() -> str:
+    return os.environ.get("TUNEWRIGHT_LLAMA_REPACK", "auto").strip().lower()
+
+
 def repack_weights() -> bool:
     """May llama.cpp repack weights into its extra (AMX / AVX) buffer types on this machine?"""
-    choice = os.environ.get("TUNEWRIGHT_LLAMA_REPACK", "auto").strip().lower()
+    choice = _choice()
+    if choice == "no-amx":
+        _simulate_cpu_without_amx()
+        return True
     if choice in ("on", "1", "true", "yes"):
         return True
     if choice in ("off", "0", "false", "no"):
@@ -91,6 +100,12 @@ def load_llama(path: str | os.PathLike, n_ctx: int = 2048, **kwargs: Any):
     kwargs.setdefault("n_threads", max(1, os.cpu_count() or 1))
     with _defaults_with_repacking_rule():
         return Llama(model_path=str(Path(path)), n_ctx=n_ctx, **kwargs)
+
+
+@functools.lru_cache(maxsize=1)
+def _simulate_cpu_without_amx() -> None:
+    if not refuse_amx_to_this_process():
+        raise RuntimeError("TUNEWRIGHT_LLAMA_REPACK=no-amx needs Linux on x86-64 (a seccomp filter)")
 
 
 def refuse_amx_to_this_process() -> bool:

@@ -2,7 +2,8 @@
 
 Each load runs in a child process: a crash inside llama.cpp (the AMX repacking SIGSEGV) then fails one test with
 its signal instead of killing the whole run. Every case runs twice: on this CPU's own path, and on the path of a
-CPU without AMX (AMX refused to the child by seccomp, repacking forced on), so one machine checks both kinds.
+CPU without AMX (the loader's ``TUNEWRIGHT_LLAMA_REPACK=no-amx``: AMX refused to the child by seccomp, repacking on),
+so one machine checks both kinds.
 """
 from __future__ import annotations
 
@@ -23,10 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 DECODE = """
 import json, sys
-from core.inference.llama_loader import load_llama, refuse_amx_to_this_process
-path, mode, prompt = sys.argv[1:4]
-if mode == "no-amx":
-    assert refuse_amx_to_this_process()
+from core.inference.llama_loader import load_llama
+path, prompt = sys.argv[1:3]
 llm = load_llama(path, n_ctx=128, seed=0)
 out = llm(prompt, max_tokens=8, temperature=0.0, top_k=1)
 print(json.dumps({"text": out["choices"][0]["text"], "tokens": out["usage"]["completion_tokens"]}))
@@ -34,18 +33,15 @@ print(json.dumps({"text": out["choices"][0]["text"], "tokens": out["usage"]["com
 
 ENGINE = """
 import json, sys
-from core.inference.llama_loader import refuse_amx_to_this_process
 from core.training.rollout.llama_cpp_engine import LlamaCppEngine, Sampling
-path, mode = sys.argv[1:3]
-if mode == "no-amx":
-    assert refuse_amx_to_this_process()
+path = sys.argv[1]
 engine = LlamaCppEngine(path, n_parallel=2, max_sequence_length=64, threads=1)
 ids, logprobs = engine.generate([[1, 2, 3], [1, 2, 3]], Sampling(max_new_tokens=6, greedy=True), set())
 print(json.dumps({"tokens": ids}))
 """
 
 # On this CPU: the loader's own rule. Without AMX: what an AVX2/AVX-512 machine does (repacking on).
-MODES = {"this-cpu": ("auto", "this-cpu"), "cpu-without-amx": ("on", "no-amx")}
+MODES = {"this-cpu": "auto", "cpu-without-amx": "no-amx"}
 
 
 def run_child(code: str, *args: str, repack: str) -> subprocess.CompletedProcess:
@@ -83,29 +79,25 @@ def test_repacking_follows_the_cpu_unless_the_switch_says_otherwise(monkeypatch)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("quant", ["Q8_0", "Q4_K_M"])
 def test_a_quantised_tiny_gguf_decodes(tiny_quantised, quant, mode):
-    repack, child_mode = MODES[mode]
-    result = answer(run_child(DECODE, str(tiny_quantised[quant]), child_mode, "What is 2 + 2?", repack=repack))
+    result = answer(run_child(DECODE, str(tiny_quantised[quant]), "What is 2 + 2?", repack=MODES[mode]))
     assert result["tokens"] >= 1
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_bundled_quantised_smollm2_answers(mode):
     """The real 135 M model as shipped (Q4_1): a wrong kernel would not name Paris."""
-    repack, child_mode = MODES[mode]
-    result = answer(run_child(DECODE, str(bundled_gguf_path()), child_mode, "The capital of France is",
-                              repack=repack))
+    result = answer(run_child(DECODE, str(bundled_gguf_path()), "The capital of France is", repack=MODES[mode]))
     assert "Paris" in result["text"]
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_rollout_engine_samples_from_a_quantised_gguf(tiny_quantised, mode):
-    repack, child_mode = MODES[mode]
-    result = answer(run_child(ENGINE, str(tiny_quantised["Q8_0"]), child_mode, repack=repack))
+    result = answer(run_child(ENGINE, str(tiny_quantised["Q8_0"]), repack=MODES[mode]))
     assert [len(ids) for ids in result["tokens"]] == [6, 6]
 
 
 @pytest.mark.skipif(not llama_loader.cpu_has_amx(), reason="the crash the loader avoids needs a CPU with AMX")
 def test_on_this_amx_cpu_repacking_is_what_crashes():
     """Why the loader exists; when a llama.cpp upgrade fixes the crash this fails: drop the workaround then."""
-    result = run_child(DECODE, str(bundled_gguf_path()), "this-cpu", "The capital of France is", repack="on")
+    result = run_child(DECODE, str(bundled_gguf_path()), "The capital of France is", repack="on")
     assert result.returncode == -11
