@@ -53,6 +53,9 @@ def check_code(raw: Any, path: str = "code") -> str:
         tree = ast.parse(raw)  # parsing only: the code itself never runs in the server
     except SyntaxError as exc:
         raise bad_request(f"Syntax error on line {exc.lineno}: {exc.msg}", path) from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes; nesting deeper than the parser's stack
+        raise bad_request(f"The code cannot be parsed: {type(exc).__name__}: {str(exc)[:200]}", path,
+                          "Remove NUL bytes and deeply nested expressions.") from None
     if not any(isinstance(n, ast.FunctionDef) and n.name == "reward" for n in tree.body):
         raise bad_request("Define a top-level function named reward.", path,
                      "def reward(prompt, completion, **fields) -> float | None")
