@@ -206,3 +206,9 @@ def test_ids_past_2_63_are_404_in_urls_and_400_in_bodies(client):
     assert client.get(f"/api/rewards/custom/{2**63 - 1}").status_code == 404  # the largest id: no row, no error
     assert client.post("/api/rewards/test", json={"custom_id": 2**63 - 1, "samples": [{"completion": "x"}]}
                        ).status_code == 404
+
+
+def test_the_draft_refuses_a_custom_reward_id_past_2_63(client):
+    response = client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": 2**63}]}})
+    assert response.status_code == 400 and response.json["details"][0]["path"] == "reward.custom.0.id", response.json
+    assert client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": 2**63 - 1}]}}).status_code == 200
