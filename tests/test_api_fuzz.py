@@ -6,9 +6,9 @@ Three passes over every /api rule of the URL map:
 2. every body field a route reads gets wrong types, huge and negative integers, huge strings and nested
    containers, one field at a time on top of a body that reaches it. The fields are not listed by hand: a
    discovery pass sends each route a body that notes every key the server reads (``body.get``, ``body[...]``,
-   ``in``, nested objects and the objects inside lists too), and query/form keys likewise; routes that take a
-   training config also get every path of ``TrainingConfig``'s JSON schema. ``BASES`` gives the few routes
-   whose later fields are only read once the first ones are valid a body to start from;
+   ``in``, nested objects and the objects inside lists too), and query/form keys likewise (sent both ways);
+   routes that take a training config also get every path of ``TrainingConfig``'s JSON schema. ``BASES`` gives
+   the few routes whose later fields are only read once the first ones are valid a body to start from;
 3. random bodies and query strings (wrong JSON, non-JSON, deep nesting, odd unicode, NUL bytes) as before.
 
 Seeded, so a failure repeats; each failing request is printed with its route."""
@@ -294,6 +294,10 @@ def test_every_url_parameter_and_body_field_survives_hostile_values(app, client,
                     _send(client, failures, method, path, f"{method} {rule} ?{field[1]}",
                           query_string={field[1]: value}, **({} if method == "GET" else {"json": base}))
                     sent += 1
+                    if method != "GET":  # the same key may be a form field (uploads): send it as one too
+                        _send(client, failures, method, path, f"{method} {rule} form {field[1]}",
+                              data={field[1]: value})
+                        sent += 1
                 continue
             if method == "GET":
                 continue
