@@ -4,17 +4,19 @@ against the same function called in-process (what unsafe tools do), plus the wor
     .venv/bin/python bench/sandbox.py [--batch 8] [--samples 1000]
 
 The batch size is GRPO's per-step batch (prompts x generations); the worker is long-lived, so each batch
-costs a pipe round trip and one fork, not a Python start.
+costs a pipe round trip, and each sample one fork (samples are isolated from each other), not a Python start.
+The last lines compare the worker with and without the seccomp filter and --disable-userns.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 
 import _common  # noqa: F401  (puts the project on sys.path)
 
-from core.sandbox import Sandbox, isolation
+from core.sandbox import Sandbox, host, isolation
 
 CODE = "def reward(prompt, completion, **fields):\n    return min(1.0, len(completion) / 100)\n"
 
@@ -65,6 +67,26 @@ def main() -> None:
         print(f"sandboxed, batches of {batch}: {(time.perf_counter() - started) / (rounds * batch) * 1000:.3f} s "
               "per 1000 samples")
         sandbox.close()
+    filtered = per_sample(items, args.samples)
+    original = host.isolation
+    host.isolation = lambda: dataclasses.replace(iso, seccomp=None, disable_userns=False)
+    try:
+        unfiltered = per_sample(items, args.samples)
+    finally:
+        host.isolation = original
+    print(f"seccomp filter + --disable-userns: {filtered:.2f} ms per sample; namespaces and rlimits only: "
+          f"{unfiltered:.2f} ms per sample")
+
+
+def per_sample(items: list[dict], samples: int) -> float:
+    sandbox = Sandbox(CODE)
+    sandbox.run(items[:1])
+    started = time.perf_counter()
+    rounds = max(1, samples // len(items))
+    for _ in range(rounds):
+        sandbox.run(items)
+    sandbox.close()
+    return (time.perf_counter() - started) / (rounds * len(items)) * 1000
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from routes.converters import register_converters
+
+    register_converters(app)  # before the rules: they bind their converters when added
     from routes.dataset_pages import bp as dataset_pages_bp
     from routes.datasets import bp as datasets_bp
     from routes.errors import bp as errors_bp

@@ -35,6 +35,24 @@ def handle_http_error(error: HTTPException):
     return _respond(error.code or 500, error.name, error.description or error.name)
 
 
+@bp.app_errorhandler(OverflowError)
+def handle_overflow(error: OverflowError):
+    """A number from the request too large for the database (SQLite binds 64-bit integers) or for a float: the
+    request's fault, wherever a service let it through. A 404 when it came in the URL (the row cannot exist),
+    else a 400. Logged with its traceback so the service can learn to refuse it itself."""
+    from extensions import db
+    from services.ids import MAX_ID
+
+    log.warning("number out of range on %s %s", request.method, request.path, exc_info=error)
+    db.session.rollback()
+    digits = [v.strip().lstrip("-") for v in (request.view_args or {}).values() if isinstance(v, str)]
+    in_url = any(d.isascii() and d.isdigit() and int(d[:40]) > MAX_ID for d in digits)
+    if in_url:
+        return _respond(404, "Not Found", "No such row: the id in the URL is past the largest id (2^63 - 1).")
+    return _respond(400, "Bad Request", "A number in the request is out of range (ids and counts must fit in 64 "
+                                        "bits, numbers in a float).")
+
+
 @bp.app_errorhandler(Exception)
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)

@@ -24,7 +24,7 @@ def test():
 
 @bp.post("/samples")
 def samples():
-    return jsonify(rewards.sample_rows(json_body()))
+    return jsonify(rewards.sample_rows(rewards.check_dataset_request(json_body())))
 
 
 @bp.post("/recommend")

@@ -31,7 +31,7 @@ def _python_ok(code: str) -> tuple[bool, str]:
     try:
         ast.parse(code)
         return True, "parses"
-    except (SyntaxError, ValueError, RecursionError) as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:  # deep nesting: Recursion/MemoryError
         return False, f"{type(exc).__name__}: {exc}"[:160]
 
 
@@ -39,21 +39,62 @@ def _json_ok(code: str) -> tuple[bool, str]:
     try:
         json.loads(code)
         return True, "parses"
-    except ValueError as exc:
-        return False, str(exc)[:160]
+    except (ValueError, RecursionError) as exc:
+        return False, f"{type(exc).__name__}: {exc}"[:160]
+
+
+# SQLite's messages for text its parser refuses; anything else (no such table, column or function) is about names
+# an empty in-memory database lacks, not about syntax.
+MAX_SQL = 50_000  # splitting is linear per ';', so a huge text full of them is refused rather than scanned
+_SQL_SYNTAX = ("syntax error", "incomplete input", "unrecognized token", "parser stack overflow",
+               "one statement at a time")
+
+
+_SQL_COMMENT = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\])|--[^\n]*|/\*.*?(?:\*/|\Z)", re.S)
+
+
+def _sql_blank(text: str) -> bool:
+    """Only spaces and comments (quoted text is kept, so a ``--`` inside a string is not a comment)."""
+    return not _SQL_COMMENT.sub(lambda m: m.group(1) or " ", text).strip()
+
+
+def _sql_statements(code: str) -> list[str] | None:
+    """The statements of ``code``, split where SQLite's own completeness check says one ends (a ``;`` inside a
+    string or comment does not end one); ``None`` when the text ends inside an unfinished statement."""
+    statements, start = [], 0
+    for end in (i for i, char in enumerate(code) if char == ";"):
+        if sqlite3.complete_statement(code[start:end + 1]):
+            statements.append(code[start:end])
+            start = end + 1
+    rest = code[start:]
+    if not _sql_blank(rest):
+        if not sqlite3.complete_statement(rest + "\n;"):
+            return None
+        statements.append(rest)
+    return [s for s in statements if not _sql_blank(s)]
 
 
 def _sql_ok(code: str) -> tuple[bool, str]:
-    # SQLite's own parser, in memory with no tables: a statement only has to be complete and parse; names it
-    # refers to may be missing, which is not a syntax error.
-    if not sqlite3.complete_statement(code.strip().rstrip(";") + ";"):
+    # Every statement must get through SQLite's parser (EXPLAIN compiles without running, in memory, no tables).
+    if len(code) > MAX_SQL:
+        return False, f"longer than {MAX_SQL} characters: not checked"
+    statements = _sql_statements(code.strip())
+    if statements is None:
         return False, "incomplete statement"
+    if not statements:
+        return False, "no statement"
+    connection = sqlite3.connect(":memory:")
     try:
-        sqlite3.connect(":memory:").execute("EXPLAIN " + code.strip().rstrip(";"))
-        return True, "parses"
-    except sqlite3.Error as exc:
-        message = str(exc)
-        return ("syntax error" not in message and "incomplete" not in message), message[:160]
+        for number, statement in enumerate(statements, 1):
+            try:
+                connection.execute("EXPLAIN " + statement)
+            except (sqlite3.Error, sqlite3.Warning, RecursionError, MemoryError) as exc:
+                message = str(exc)
+                if any(marker in message for marker in _SQL_SYNTAX) or not isinstance(exc, sqlite3.Error):
+                    return False, f"statement {number}: {message}"[:160]
+    finally:
+        connection.close()
+    return True, "parses" if len(statements) == 1 else f"{len(statements)} statements parse"
 
 
 PARSERS = {"python": _python_ok, "json": _json_ok, "sql": _sql_ok}
@@ -79,18 +120,19 @@ def _syntax(sample: Sample, p: SyntaxParams, ctx: Context):
     return float(ok), f"{language}: {note}"
 
 
-# Runs inside the sandbox: the completion's code, then each test in the same namespace.
+# Runs inside the sandbox (a fresh process per completion): the completion's code, then each test in the same
+# namespace. compile/exec are bound before the completion runs, so patching builtins cannot fake the tests.
 HARNESS = '''
-def reward(prompt, completion, code="", tests=(), **fields):
+def reward(prompt, completion, code="", tests=(), _compile=compile, _exec=exec, **fields):
     namespace = {"__name__": "solution"}
     try:
-        exec(compile(code, "<completion>", "exec"), namespace)
+        _exec(_compile(code, "<completion>", "exec"), namespace)
     except BaseException as exc:
         raise RuntimeError("the completion's code fails: %s: %s" % (type(exc).__name__, exc))
     passed = 0
     for test in tests:
         try:
-            exec(compile(test, "<test>", "exec"), namespace)
+            _exec(_compile(test, "<test>", "exec"), namespace)
             passed += 1
         except BaseException:
             pass

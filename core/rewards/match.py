@@ -4,12 +4,17 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+import regex
 from pydantic import Field, field_validator
 
 from core.rewards.base import Component, Context, Params, Sample
 from core.rewards.text import extract_solution, final_answer, normalise, words
 
 Where = Literal["solution", "final", "whole"]
+MAX_PATTERN = 2000
+# A user's pattern may backtrack for ever (``(a|aa)+$``): the ``regex`` package stops it after this many seconds
+# per text, and releases the GIL while it matches, so other threads (HTTP, Socket.IO, supervisors) run meanwhile.
+REGEX_TIMEOUT = 1.0
 WHERE_HELP = "solution: between the solution markers; final: the stated final answer; whole: the whole completion."
 
 
@@ -22,7 +27,8 @@ def _target(sample: Sample, where: str, ctx: Context) -> str | None:
 
 
 class RegexParams(Params):
-    pattern: str = Field(..., min_length=1, max_length=2000, description="Python regular expression.")
+    pattern: str = Field(..., min_length=1, max_length=MAX_PATTERN,
+                         description=f"Python regular expression (matching stops after {REGEX_TIMEOUT:g} s per text).")
     ignore_case: bool = Field(False, description="Match regardless of case.")
     full: bool = Field(False, description="The whole text must match, not just a part of it.")
     where: Where = Field("whole", description=WHERE_HELP)
@@ -31,8 +37,8 @@ class RegexParams(Params):
     @classmethod
     def _compiles(cls, value: str) -> str:
         try:
-            re.compile(value)
-        except re.error as exc:
+            regex.compile(value, regex.VERSION0)
+        except (regex.error, RecursionError, OverflowError, MemoryError) as exc:
             raise ValueError(f"not a valid regular expression: {exc}") from None
         return value
 
@@ -41,8 +47,12 @@ def _regex(sample: Sample, p: RegexParams, ctx: Context):
     text = _target(sample, p.where, ctx)
     if text is None:
         return 0.0, "nothing to match (no solution markers)"
-    flags = re.I | re.S if p.ignore_case else re.S
-    found = (re.fullmatch if p.full else re.search)(p.pattern, text.strip() if p.full else text, flags)
+    flags = regex.VERSION0 | regex.S | (regex.I if p.ignore_case else 0)
+    try:
+        found = (regex.fullmatch if p.full else regex.search)(p.pattern, text.strip() if p.full else text, flags,
+                                                              timeout=REGEX_TIMEOUT)
+    except TimeoutError:
+        return 0.0, f"the pattern took longer than {REGEX_TIMEOUT:g} s on this text (catastrophic backtracking?)"
     return float(bool(found)), "matches" if found else "no match"
 
 

@@ -3,6 +3,9 @@
 The worker starts once (≈ the cost of a Python start) and then scores batches over a pipe; a crash, a hang
 or a killed worker only costs the samples in flight (they score ``None`` with the reason) and the next batch
 starts a fresh worker. Nothing here ever executes the user's code.
+
+Every worker has a reaper thread that waits for its exit, so one that dies on its own while idle (the OOM
+killer, a signal, its parent bubblewrap gone) leaves no zombie behind, whether or not it is used again.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from core.sandbox.isolation import bwrap_command, isolation
+from core.sandbox.isolation import isolation, spawn
 
 WORKER_SOURCE = (Path(__file__).with_name("worker.py")).read_text(encoding="utf-8")
 MAX_REPLY = 16 * 1024 * 1024
@@ -44,10 +47,9 @@ class Sandbox:
         iso = isolation()
         if not iso.available:
             raise SandboxUnavailable(iso.reason)
-        proc = subprocess.Popen(
-            bwrap_command(iso, [iso.python, "-I", "-S", "-c", WORKER_SOURCE]), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={}, start_new_session=True, close_fds=True,
-            user=iso.as_user, group=iso.as_user, extra_groups=[] if iso.as_user is not None else None)
+        proc = spawn(iso, [iso.python, "-I", "-S", "-c", WORKER_SOURCE], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        threading.Thread(target=_reap, args=(proc,), name=f"sandbox-reaper-{proc.pid}", daemon=True).start()
         config = {"code": self.code, "timeout": self.per_sample_timeout, "memory_mb": self.memory_mb}
         proc.stdin.write((json.dumps(config) + "\n").encode())
         proc.stdin.flush()
@@ -58,7 +60,7 @@ class Sandbox:
         if not items:
             return []
         with self._lock:
-            first = self._proc is None or self._proc.poll() is not None
+            first = self._proc is None or self._proc.returncode is not None or self._proc.poll() is not None
             if first:
                 self._proc = self._start()
             deadline = len(items) * (self.per_sample_timeout + 2.5) + 5.0 + (START_GRACE if first else 0.0)
@@ -109,7 +111,7 @@ class Sandbox:
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            pass
+            pass  # its reaper thread still waits for it
         for stream in (proc.stdin, proc.stdout):
             try:
                 stream.close()
@@ -123,6 +125,14 @@ class Sandbox:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    """Wait for the worker's exit, however it comes: the kernel then forgets it (no zombie)."""
+    try:
+        proc.wait()
+    except Exception:  # noqa: BLE001 - a reaper must never raise into the thread machinery
+        pass
 
 
 def _score(value: Any) -> float | None:

@@ -11,8 +11,9 @@ from services.rewards.custom import (create_custom, custom_to_dict, delete_custo
 from services.rewards.alerts import health, update_health
 from services.rewards.recommend import recommend
 from services.rewards.testing import sample_rows, test_reward
+from services.rewards.validation import check_dataset_request
 
-__all__ = ["create_custom", "custom_to_dict", "delete_custom", "get_custom", "health", "list_components",
+__all__ = ["check_dataset_request", "create_custom", "custom_to_dict", "delete_custom", "get_custom", "health", "list_components",
            "list_custom", "list_presets", "recommend", "resolve_config_rewards", "sample_rows", "sandbox_status",
            "test_reward", "update_custom", "update_health"]
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from core.rewards import PRESETS, metric_name
 from extensions import db
 from services.errors import ConflictError, NotFoundError, ServiceError
+from services.ids import as_id
 from services.models.rewards import CustomReward
 from services.rewards.validation import check_code, check_components, bad_request, require_sandbox
 
@@ -24,10 +25,15 @@ def list_custom() -> list[dict[str, Any]]:
 
 
 def get_custom(reward_id: Any) -> CustomReward:
-    record = db.session.get(CustomReward, reward_id) if isinstance(reward_id, int) or str(reward_id).isdigit() \
-        else None
+    """The saved reward; a 404 when there is none, a 400 when ``reward_id`` (from a body: URLs are bounded by their
+    converter) cannot be an id at all (not a positive integer up to 2^63 - 1, which the driver cannot take)."""
+    key = as_id(reward_id)
+    if key is None:
+        raise bad_request(f"{str(reward_id)[:40]!r} is not a custom reward id (a positive integer up to 2^63 - 1).",
+                          "custom_id", "Pick one from GET /api/rewards/custom.")
+    record = db.session.get(CustomReward, key)
     if record is None:
-        raise NotFoundError(f"No custom reward {reward_id!r}.")
+        raise NotFoundError(f"No custom reward {str(reward_id)[:40]!r}.")
     return record
 
 
@@ -88,10 +94,11 @@ def resolve_config_rewards(config: dict[str, Any]) -> dict[str, Any]:
     reward = config.get("reward") or {}
     uses = reward.get("custom") or []
     for i, use in enumerate(uses):
-        record = db.session.get(CustomReward, use.get("id"))
+        key = as_id(use.get("id"))
+        record = db.session.get(CustomReward, key) if key is not None else None
         if record is None:
             raise ServiceError("The training config is not valid.", details=[{
-                "path": f"reward.custom.{i}.id", "message": f"no custom reward {use.get('id')!r}",
+                "path": f"reward.custom.{i}.id", "message": f"no custom reward {str(use.get('id'))[:40]!r}",
                 "hint": "Pick one from GET /api/rewards/custom."}])
         if record.kind == "code":
             require_sandbox(f"reward.custom.{i}.id")

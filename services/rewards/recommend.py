@@ -10,7 +10,7 @@ from core.rewards.structure import APA_IN_TEXT, MLA_IN_TEXT
 from core.rewards.text import parse_number
 from core.training.prompts import split_reasoning
 from services.rewards.testing import dataset_rows
-from services.rewards.validation import bad_request
+from services.rewards.validation import bad_request, check_dataset_request
 
 _CODE = re.compile(r"```|^\s*(def|class|function|public|#include|import)\b|=>|;\s*$", re.M)
 _STEPS = re.compile(r"^\s*(?:step\s*)?\d+[.)]\s+\S", re.I | re.M)
@@ -18,7 +18,7 @@ _STEPS = re.compile(r"^\s*(?:step\s*)?\d+[.)]\s+\S", re.I | re.M)
 
 def recommend(body: dict[str, Any]) -> dict[str, Any]:
     """Presets ranked for the dataset's rows, each with the reason, from what the answers look like."""
-    rows = dataset_rows(body)
+    rows = dataset_rows(check_dataset_request(body))
     if not rows:
         raise bad_request("The dataset has no usable rows.", "dataset_id")
     responses = [str(r.get("response", "")) for r in rows]
@@ -27,7 +27,7 @@ def recommend(body: dict[str, Any]) -> dict[str, Any]:
 
     def share(flags) -> float:
         flags = list(flags)
-        return sum(map(bool, flags)) / len(flags)
+        return sum(map(bool, flags)) / len(flags) if flags else 0.0  # e.g. no row has a non-empty response
 
     def is_number(answer: str) -> bool:  # '42', '1,234', '3/4', '12 cm'; not 'City0'
         return parse_number(answer) is not None and len(answer.split()) <= 4 and \

@@ -143,3 +143,72 @@ def test_training_refuses_code_execution_without_isolation(client, monkeypatch):
     finally:
         monkeypatch.delenv("TUNEWRIGHT_SANDBOX")
         isolation.cache_clear()
+
+
+@pytest.mark.timeout(60)
+def test_a_catastrophic_regex_answers_within_its_limit_while_other_requests_are_served(app):
+    import threading
+    import time
+
+    body = {"components": [{"name": "regex_match", "params": {"pattern": "(a|aa)+$"}}],
+            "samples": [{"completion": "a" * 60 + "b"}] * 3}
+    answers, waits = [], []
+    slow = threading.Thread(target=lambda: answers.append(app.test_client().post("/api/rewards/test", json=body)),
+                            daemon=True)
+    started = time.monotonic()
+    slow.start()
+    client = app.test_client()
+    while slow.is_alive() and time.monotonic() - started < 30:
+        before = time.monotonic()
+        assert client.get("/api/rewards/presets").status_code == 200
+        waits.append(time.monotonic() - before)
+    slow.join(timeout=1)
+    assert answers, "the regex test did not answer within 30 s"
+    assert answers[0].status_code == 200
+    for sample in answers[0].json["samples"]:
+        assert sample["total"] == 0.0 and "longer than" in sample["components"][0]["note"]
+    assert len(waits) >= 3 and max(waits) < 1.0  # answered while the pattern was running, never held up
+
+
+@pytest.mark.parametrize("code", [
+    "def reward(prompt, completion, **fields):\n    return " + "-" * 90_000 + "1\n",  # MemoryError in the parser
+    "def reward(prompt, completion, **fields):\n    return " + "+".join(["1"] * 40_000) + "\n",  # RecursionError
+    "def reward(prompt, completion, **fields):\n    return 1\x00\n",  # ValueError: NUL byte (the CLI's path)
+])
+def test_unparseable_reward_code_is_a_400(client, code):
+    from services.errors import ServiceError
+    from services.rewards.validation import check_code
+
+    with pytest.raises(ServiceError) as refused:
+        check_code(code)
+    assert refused.value.status_code == 400 and refused.value.details[0]["path"] == "code"
+    if "\x00" in code:
+        return  # JSON bodies with NUL characters are refused before any service sees them
+    created = client.post("/api/rewards/custom", json={"name": "deep", "kind": "code", "code": code})
+    assert created.status_code == 400 and created.json["details"][0]["path"] == "code", created.json
+    tested = client.post("/api/rewards/test", json={"code": code, "samples": [{"completion": "x"}]})
+    assert tested.status_code == 400, tested.json
+
+
+@pytest.mark.db
+def test_ids_past_2_63_are_404_in_urls_and_400_in_bodies(client):
+    for huge in (2**63, 2**64, 10**30, int("9" * 40)):
+        for method in ("get", "patch", "delete"):
+            response = getattr(client, method)(f"/api/rewards/custom/{huge}", json={"name": "x"})
+            assert response.status_code == 404, (method, huge, response.json)
+        assert client.get(f"/api/models/evaluations/{huge}").status_code == 404
+        assert client.get(f"/api/datasets/{huge}").status_code == 404
+        tested = client.post("/api/rewards/test", json={"custom_id": huge, "samples": [{"completion": "x"}]})
+        assert tested.status_code == 400 and tested.json["details"][0]["path"] == "custom_id", tested.json
+        started = client.post("/api/training/start", json={"config": {"reward": {
+            "type": "custom", "custom": [{"id": huge}]}}})
+        assert started.status_code == 400, started.json
+    assert client.get(f"/api/rewards/custom/{2**63 - 1}").status_code == 404  # the largest id: no row, no error
+    assert client.post("/api/rewards/test", json={"custom_id": 2**63 - 1, "samples": [{"completion": "x"}]}
+                       ).status_code == 404
+
+
+def test_the_draft_refuses_a_custom_reward_id_past_2_63(client):
+    response = client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": 2**63}]}})
+    assert response.status_code == 400 and response.json["details"][0]["path"] == "reward.custom.0.id", response.json
+    assert client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": 2**63 - 1}]}}).status_code == 200

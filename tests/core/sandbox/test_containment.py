@@ -3,9 +3,13 @@
 1 s per sample, no new processes), so even a failed isolation could not harm the machine."""
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import socket
+import tempfile
 import threading
+import time
 
 import pytest
 
@@ -64,7 +68,7 @@ def test_a_socket_cannot_reach_the_host():
     port = server.getsockname()[1]
     results = run_code("import socket\nsocket.create_connection(('127.0.0.1', fields['port']), timeout=1)\n"
                        "return 1.0", {"port": port})
-    assert_refused(results, "Connection refused", "unreachable", "Network")
+    assert_refused(results, "Connection refused", "unreachable", "Network", "not permitted")
     server.close()
     assert accepted in ([], [None])
 
@@ -146,3 +150,83 @@ def test_without_isolation_code_is_refused_not_run(monkeypatch):
     finally:
         monkeypatch.delenv("TUNEWRIGHT_SANDBOX")
         isolation.cache_clear()
+
+
+SYSCALL = "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+
+
+@pytest.mark.parametrize("call", [
+    "libc.ptrace(0, 0, 0, 0)",  # PTRACE_TRACEME: allowed to any process without the filter
+    "libc.unshare(0x10000000)",  # CLONE_NEWUSER
+    "libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)",  # clone(CLONE_NEWUSER | SIGCHLD)
+    "libc.syscall(321, 0, 0, 0)",  # bpf
+    "libc.syscall(425, 1, 0)",  # io_uring_setup
+    "libc.personality(0xffffffff)",  # allowed to any process without the filter (it only reads)
+])
+def test_the_seccomp_filter_denies_kernel_surfaces(call):
+    [(score, error)] = run_code(SYSCALL + f"result = {call}\nreturn float(ctypes.get_errno() if result == -1 else 1000)")
+    assert score == 1.0, error  # -1 with EPERM
+
+
+def test_only_unix_sockets_can_be_made():
+    [(score, error)] = run_code("import socket\nsocket.socket(socket.AF_UNIX).close()\nreturn 1.0")
+    assert score == 1.0, error
+    assert_refused(run_code("import socket\nsocket.socket(socket.AF_NETLINK, socket.SOCK_RAW)\nreturn 1.0"),
+                   "not permitted")
+
+
+def test_only_the_python_runtime_of_usr_is_visible():
+    """A project (and its database) installed under /usr must not be readable from inside."""
+    planted = [tempfile.mkdtemp(prefix="tunewright-planted-", dir=folder)
+               for folder in ("/usr/local", "/usr/share") if os.access(folder, os.W_OK)]
+    if not planted:
+        pytest.skip("cannot write under /usr here")
+    try:
+        for folder in planted:
+            os.chmod(folder, 0o755)
+            with open(os.path.join(folder, "tunewright.db"), "w") as handle:
+                handle.write("secret rows")
+            os.chmod(os.path.join(folder, "tunewright.db"), 0o644)
+            assert_refused(run_code("return len(open(fields['path']).read())",
+                                    {"path": os.path.join(folder, "tunewright.db")}), "No such file")
+        [(listed, error)] = run_code("return float(len(os.listdir('/usr/share')) + len(os.listdir('/usr/local')))")
+        assert listed in (0.0, None), error  # neither folder is bound at all
+        assert run_code("import json, re, decimal, sqlite3, hashlib, zlib\nreturn 1.0") == [(1.0, None)]
+    finally:
+        for folder in planted:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _zombie_children() -> list[int]:
+    zombies = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as handle:
+                state, parent = handle.read().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError, IndexError):
+            continue
+        if state == "Z" and int(parent) == os.getpid():
+            zombies.append(int(stat.split("/")[2]))
+    return zombies
+
+
+def test_finished_sandbox_processes_are_reaped():
+    """Workers that end any way (closed, evicted, crashed, killed while idle) leave no zombie behind."""
+    from core.sandbox import shared_sandbox
+
+    before = set(_zombie_children())
+    item = [{"prompt": "", "completion": "", "fields": {}}]
+    idle = []
+    for n in range(12):  # more codes than the shared pool keeps: the oldest workers are closed
+        sandbox = shared_sandbox(f"def reward(prompt, completion, **fields):\n    return {n}\n", 1.0)
+        assert sandbox.run(item) == [(float(n), None)]
+        idle.append(sandbox)
+    crashing = Sandbox("import os\ndef reward(prompt, completion, **fields):\n    os.kill(os.getppid(), 9)\n", 1.0)
+    assert crashing.run(item)[0][0] is None
+    for sandbox in idle[-4:]:  # the OOM killer (say) ends idle workers nobody asks for again
+        os.kill(sandbox.pid, 9)
+    deadline = time.monotonic() + 10
+    while set(_zombie_children()) - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert set(_zombie_children()) - before == set()
+    crashing.close()
