@@ -190,10 +190,28 @@ def _clipped_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
+TEXT_FIELDS = ("path", "source", "split", "config_name", "format", "instruction_field", "response_field",
+               "template_id")
+MAX_FIELD_CHARS = 1024  # a path, a Hub id, a column name: longer is never real (and the OS refuses long names)
+
+
+def _check_text_fields(payload: dict) -> None:
+    """Every name the preview reads is text of a sane length (or absent), so no reader is handed a dict."""
+    mapping = payload.get("mapping")
+    named = [(name, payload.get(name)) for name in TEXT_FIELDS]
+    if isinstance(mapping, dict):
+        named += [(f"mapping.{key}", value) for key, value in mapping.items()]
+    for name, value in named:
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_FIELD_CHARS):
+            raise ServiceError(f"{name} must be text of at most {MAX_FIELD_CHARS} characters.",
+                               details=[{"path": name, "message": "text expected", "hint": ""}])
+
+
 def preview(payload: dict) -> dict[str, Any]:
     """Answer ``POST /api/datasets/preview``."""
     if not isinstance(payload, dict):
         raise ServiceError("Send a JSON object: {id | path | source, samples}.")
+    _check_text_fields(payload)
     started = time.perf_counter()
     count = _samples(payload.get("samples"))
     rows, columns, saved, about = _source_rows(payload, count)
