@@ -1,7 +1,7 @@
 """Wall time and peak memory of the CLI's read-only commands, each a whole process as a user runs it.
 
 Every command runs ``--runs`` times (default 5) in a fresh interpreter against a temporary database holding
-one session and one dataset; the figures are the median wall time and the largest peak RSS (the child's own
+one session and one export; the figures are the median wall time and the largest peak RSS (the child's own
 ``ru_maxrss``, from ``wait4``). Target (issue 18): under one second each. The first run, which creates and
 migrates the database, is reported on its own.
 
@@ -20,16 +20,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = (("sessions", "list"), ("sessions", "list", "--json"), ("sessions", "show", "bench"),
-            ("datasets", "list"), ("--help",))
+            ("exports", "list"), ("exports", "show", "bench-export"), ("datasets", "list"), ("--help",))
 SEED = """
 from app_factory import create_app
 from core.training_config import TrainingConfig
 from extensions import db
 from services.models import TrainingSession
+from services.models.exports import ExportJob
 app = create_app()
 with app.app_context():
     db.session.add(TrainingSession(id="bench", name="bench run", config=TrainingConfig().model_dump(mode="json"),
                                    status="completed", priority=1, output_dir="/nonexistent/bench", last_logs=[]))
+    db.session.flush()
+    db.session.add(ExportJob(id="bench-export", session_id="bench", format="gguf", quantization="Q8_0",
+                             status="completed", stage="done", progress=1.0, export_dir="/nonexistent/bench-export"))
     db.session.commit()
 """
 
