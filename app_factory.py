@@ -1,6 +1,7 @@
 """Application factory: config, extensions, blueprints, logging. No network, no model loading."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from config import PROJECT_ROOT, Config, config_class
+from core.logfiles import PRIVATE_MODE, private_opener
 from extensions import db, migrate, socketio
 from services.database import normalise_database_url, upgrade_schema
 
@@ -113,15 +115,25 @@ def _instance_secret(path: Path) -> str:
 _HANDLER_TAG = "_tunewright"
 
 
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log whose files are created owner-only (0600), the rotated ones included."""
+
+    def _open(self):
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=private_opener)
+
+
 def _configure_logging(app: Flask) -> None:
-    """Log to ``LOG_DIR/tunewright.log`` and the console; replace our handlers when called again."""
+    """Log to ``LOG_DIR/tunewright.log`` (0600) and the console; replace our handlers when called again."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _HANDLER_TAG, False)]:
         root.removeHandler(handler)
         handler.close()
     formatter = logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s")
-    file_handler = RotatingFileHandler(os.path.join(app.config["LOG_DIR"], "tunewright.log"),
-                                       maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+    log_file = Path(app.config["LOG_DIR"]) / "tunewright.log"
+    for old in log_file.parent.glob(log_file.name + ".*"):  # backups written before logs were private
+        with contextlib.suppress(OSError):
+            old.chmod(PRIVATE_MODE)
+    file_handler = PrivateRotatingFileHandler(log_file, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
     handlers: list[logging.Handler] = [file_handler]
     if not app.testing:
         handlers.append(logging.StreamHandler())

@@ -44,10 +44,11 @@ class Config:
     MAX_CONCURRENT_TRAININGS = int(os.environ.get("TUNEWRIGHT_MAX_CONCURRENT_TRAININGS", "0"))  # 0: one per device
     TRAINING_STOP_TIMEOUT = _env_float("TUNEWRIGHT_STOP_TIMEOUT", 300.0)  # seconds before a stop becomes a kill
 
-    # Access (services/security.py): the host the server is bound to decides whether a token is needed.
+    # Access (services/security.py): a configured token is always enforced, loopback included (a reverse proxy
+    # reaches a loopback bind from the network). With none configured, the bind decides whether one is generated.
     BIND_HOST = os.environ.get("TUNEWRIGHT_HOST", "127.0.0.1")
     ACCESS_TOKEN_SETTING = os.environ.get("TUNEWRIGHT_TOKEN")  # None: generated at start when one is needed
-    REQUIRE_TOKEN: bool | None = None  # None: needed exactly when BIND_HOST is not loopback
+    REQUIRE_TOKEN: bool | None = None  # without a configured token: None generates one beyond loopback, True always
     TRUSTED_HOSTS_SETTING = os.environ.get("TUNEWRIGHT_TRUSTED_HOSTS")  # comma list, '*' = any; None: derived
     ALLOWED_ORIGINS_SETTING = os.environ.get("TUNEWRIGHT_ALLOWED_ORIGINS", "")  # extra origins, comma list
     MAX_BODY_BYTES = int(os.environ.get("TUNEWRIGHT_MAX_BODY_BYTES", str(16 * 1024**2)))  # JSON/form bodies

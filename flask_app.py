@@ -41,11 +41,13 @@ def main(argv: list[str] | None = None) -> None:
     application.config["BIND_HOST"] = args.host  # the access policy (token, trusted hosts) follows the bind
     security.configure(application)
     url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
+    # Printed on the terminal, never logged: logs/ outlives the token and gets copied around.
     token = application.config.get("ACCESS_TOKEN")
     if token:
+        why = ("Token generated at start (set TUNEWRIGHT_TOKEN to choose one)"
+               if security.generated_token(application) else "TUNEWRIGHT_TOKEN is set")
         print(f"Tunewright is running: open {url}?token={token} in your browser (Ctrl+C stops it)\n"
-              f"  Listening beyond loopback: the token is required. Scripts send 'Authorization: Bearer {token}'.",
-              flush=True)
+              f"  {why}: the token is required. Scripts send 'Authorization: Bearer {token}'.", flush=True)
     else:
         print(f"Tunewright is running: open {url} in your browser (Ctrl+C stops it)", flush=True)
     # SIGTERM (docker stop, systemd) takes the same graceful path as Ctrl+C.

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "datasets": "cli.datasets",
     "sessions": "cli.sessions",
     "export": "cli.export",
+    "exports": "cli.exports",
 }
 
 

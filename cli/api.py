@@ -37,28 +37,52 @@ def _answer(status: int, body: Any) -> dict:
     return body if isinstance(body, dict) else {"data": body}
 
 
-class LocalApi:
-    """The app in this process. Training sessions it starts run under this process's supervisor."""
+def auth_headers(token: str | None = None) -> dict[str, str]:
+    token = token or os.environ.get("TUNEWRIGHT_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
-    def __init__(self, app):
+
+class LocalApi:
+    """The app in this process. Training sessions it starts run under this process's supervisor.
+
+    The requests pass the app's access checks like any other: when this machine's config requires the token
+    (a configured ``TUNEWRIGHT_TOKEN``, or a bind beyond loopback such as the production config's), ``--token``
+    or ``TUNEWRIGHT_TOKEN`` is sent as a Bearer token."""
+
+    def __init__(self, app, token: str | None = None):
         self.app = app
         self.url = f"local database ({app.config['SQLALCHEMY_DATABASE_URI'].split('://', 1)[0]})"
+        self.headers = auth_headers(token)
         self._client = app.test_client()
 
     def call(self, method: str, path: str, json: Any = None, params: dict | None = None) -> dict:
-        response = self._client.open("/api" + path, method=method.upper(), json=json, query_string=params)
-        return _answer(response.status_code, response.get_json(silent=True))
+        response = self._client.open("/api" + path, method=method.upper(), json=json, query_string=params,
+                                     headers=self.headers)
+        return self._answer(response)
 
     def upload(self, path: str, file: Path, fields: dict[str, str]) -> dict:
         with open(file, "rb") as handle:
             response = self._client.post("/api" + path, data={**fields, "file": (handle, file.name)},
-                                         content_type="multipart/form-data")
+                                         content_type="multipart/form-data", headers=self.headers)
+        return self._answer(response)
+
+    def _answer(self, response) -> dict:
+        if response.status_code == 401:
+            raise ApiError(401, self._token_help())
         return _answer(response.status_code, response.get_json(silent=True))
 
+    def _token_help(self) -> str:
+        """Why this process's own app refused it, in the terms of the environment a user controls."""
+        from services.security import generated_token
 
-def auth_headers(token: str | None = None) -> dict[str, str]:
-    token = token or os.environ.get("TUNEWRIGHT_TOKEN")
-    return {"Authorization": f"Bearer {token}"} if token else {}
+        bind = self.app.config.get("BIND_HOST")
+        if generated_token(self.app):
+            return (f"this machine's config requires the access token (the studio binds to {bind}, beyond loopback: "
+                    "TUNEWRIGHT_HOST or TUNEWRIGHT_ENV=production) and TUNEWRIGHT_TOKEN is not set: set "
+                    "TUNEWRIGHT_TOKEN to the studio's token")
+        if not self.headers:
+            return "this machine's config requires its access token: set TUNEWRIGHT_TOKEN or pass --token"
+        return "the access token given (--token) is not the one this machine's config sets (TUNEWRIGHT_TOKEN)"
 
 
 class RemoteApi:

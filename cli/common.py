@@ -45,13 +45,14 @@ def close_local_app() -> None:
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", metavar="URL", help="use a running Tunewright server (its JSON API) instead "
                         "of this machine's database; e.g. http://127.0.0.1:5000")
-    parser.add_argument("--token", help="API token for --server (default: $TUNEWRIGHT_TOKEN)")
+    parser.add_argument("--token", help="access token, sent as a Bearer token to --server, or to this machine's "
+                        "app when its config requires one (default: $TUNEWRIGHT_TOKEN)")
 
 
 def api_for(args: argparse.Namespace) -> Api:
     if getattr(args, "server", None):
         return RemoteApi(args.server, getattr(args, "token", None))
-    return LocalApi(local_app())
+    return LocalApi(local_app(), getattr(args, "token", None))
 
 
 def print_api_error(error: ApiError) -> None:

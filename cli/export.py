@@ -51,8 +51,12 @@ def _export(args: argparse.Namespace) -> int:
     if args.json:
         print_json(job)
     else:
-        rows = [(key, job.get(key)) for key in ("id", "status", "format", "quantization", "quantization_applied",
-                                                "verification", "size", "error") if job.get(key) is not None]
-        rows += [("file", name) for name in job.get("files") or []]
-        print_table(f"export of session {job['session_id']}", ("field", "value"), rows)
+        print_export(job)
     return EXIT_OK if job["status"] in ("completed", "queued", "running") else EXIT_FAILED
+
+
+def print_export(job: dict) -> None:
+    rows = [(key, job.get(key)) for key in ("id", "status", "stage", "format", "quantization", "quantization_applied",
+                                            "verification", "size", "error") if job.get(key) is not None]
+    rows += [("file", name) for name in job.get("files") or []]
+    print_table(f"export of session {job['session_id']}", ("field", "value"), rows)

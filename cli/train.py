@@ -297,7 +297,7 @@ def train(loaded: LoadedConfig, server: str | None = None, token: str | None = N
     """Run ``loaded`` to its end and report how it ended. Raises ConfigFileError for a config the service
     refuses, TrainingRefused when it cannot start here."""
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
-    api: Api = RemoteApi(server, token) if server else LocalApi(local_app())
+    api: Api = RemoteApi(server, token) if server else LocalApi(local_app(), token)
     if not server:
         queued = _busy_queue(api)
         if queued:

@@ -1,4 +1,4 @@
-"""The access-token form, shown when the studio listens beyond loopback and the browser has no token yet."""
+"""The access-token form, shown when the studio requires its token and the browser has none yet."""
 from flask import Blueprint, current_app, redirect, render_template, request
 
 from services.security import _token_matches, safe_next, set_token_cookie

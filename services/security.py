@@ -4,8 +4,11 @@
 - **Origin**: a state-changing request (or a WebSocket) that carries an ``Origin`` must come from this
   studio's own origin or one in ``TUNEWRIGHT_ALLOWED_ORIGINS``, else 403. Browsers always send ``Origin`` on
   cross-site requests; scripts and curl send none and pass.
-- **Token**: when the studio listens beyond loopback it needs its access token (Jupyter's model): a cookie
-  set from ``?token=…`` or the login form in browsers, ``Authorization: Bearer`` from scripts.
+- **Token**: a configured token (``TUNEWRIGHT_TOKEN``) is always required, loopback included: behind a reverse
+  proxy the studio binds to loopback while the network reaches it, and a ``Host`` header proves nothing. With
+  none configured, one is generated when the studio listens beyond loopback (Jupyter's model); only a loopback
+  bind with no token configured is open. Browsers send a cookie set from ``?token=…`` or the login form,
+  scripts ``Authorization: Bearer``. A generated token is printed on the server's terminal, never logged.
 - **Bodies**: JSON and form bodies are capped (uploads have their own limit); NaN/Infinity and NUL characters
   are refused by the JSON parser.
 - **Headers**: a Content-Security-Policy without inline script, nosniff, no referrer, no framing.
@@ -20,8 +23,9 @@ import os
 import re
 import secrets
 import socket
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app, jsonify, redirect, request
@@ -102,16 +106,37 @@ def configure(app: Flask) -> None:
     app.config["TRUSTED_HOST_NAMES"] = trusted_hosts(bind_host, app.config.get("TRUSTED_HOSTS_SETTING"))
     app.config["ALLOWED_ORIGINS"] = frozenset(
         o.strip().rstrip("/") for o in (app.config.get("ALLOWED_ORIGINS_SETTING") or "").split(",") if o.strip())
-    required = app.config.get("REQUIRE_TOKEN")
-    if required is None:
-        required = not is_loopback(bind_host)
-    token = None
-    if required:
-        token = app.config.get("ACCESS_TOKEN_SETTING") or app.config.get("ACCESS_TOKEN_GENERATED")
+    token = app.config.get("ACCESS_TOKEN_SETTING") or None
+    if token is None and token_required(bind_host, app.config.get("REQUIRE_TOKEN")):
+        token = app.config.get("ACCESS_TOKEN_GENERATED")
         if not token:
             token = app.config["ACCESS_TOKEN_GENERATED"] = secrets.token_urlsafe(24)
-            log.warning("access token for this server (listening on %s): %s", bind_host, token)
+            # The token itself goes to the terminal only (announce_token): log files outlive it and get copied.
+            log.info("access token generated (listening on %s): shown on the server's terminal, never logged",
+                     bind_host)
     app.config["ACCESS_TOKEN"] = token
+
+
+def token_required(bind_host: str, require_setting: bool | None = None) -> bool:
+    """Whether a server with no configured token must generate one: when told so, else beyond loopback.
+    (A configured token is enforced whatever this says.)"""
+    return bool(require_setting) if require_setting is not None else not is_loopback(bind_host)
+
+
+def generated_token(app: Flask) -> str | None:
+    """The token this server generated for itself (None when one is configured or none is needed)."""
+    token = app.config.get("ACCESS_TOKEN")
+    return token if token and token == app.config.get("ACCESS_TOKEN_GENERATED") else None
+
+
+def announce_token(app: Flask, stream: TextIO | None = None) -> None:
+    """Print a generated token where the server was started (stderr), bypassing logging, whose handlers write
+    files. Servers started by ``flask_app.main`` print it with their URL instead."""
+    token = generated_token(app)
+    if token:
+        print(f"Tunewright access token (generated at start; set TUNEWRIGHT_TOKEN to choose one): {token}\n"
+              f"  Browsers: open the studio's URL with ?token={token}. Scripts send 'Authorization: Bearer "
+              f"{token}'.", file=stream or sys.stderr, flush=True)
 
 
 # -- origins ------------------------------------------------------------------------------------------------

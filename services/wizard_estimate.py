@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from core.model_registry import CATALOG, Availability, availability
-from core.training.runner import sft_steps
+from core.training.plan import sft_steps
 from core.training_config import TrainingConfig, parse_config
 from extensions import db
 from services.models.training import TrainingMetric, TrainingSession

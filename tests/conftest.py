@@ -9,6 +9,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ["TUNEWRIGHT_ENV"] = "testing"
+# A configured token is enforced even on loopback: one in the developer's shell must not lock the tests out.
+os.environ.pop("TUNEWRIGHT_TOKEN", None)
 # A prompt saved by `learn optimize-prompt` in this checkout must not change the default tests expect.
 os.environ["TUNEWRIGHT_PROMPTS_DIR"] = tempfile.mkdtemp(prefix="tunewright-prompts-")
 

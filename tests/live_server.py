@@ -45,6 +45,7 @@ def start_server(folder: Path, **env_overrides: str) -> LiveServer:
                TUNEWRIGHT_MODEL_CACHE=str(folder / "models"),
                PYTHONUNBUFFERED="1")
     env.pop("DATABASE_URL", None)
+    env.pop("TUNEWRIGHT_TOKEN", None)  # a token in the developer's shell would be enforced (loopback too)
     env.update(env_overrides)
     log_path = folder / "server.log"
     with open(log_path, "wb") as log:

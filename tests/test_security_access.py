@@ -1,8 +1,16 @@
-"""Issue 7, access: Host, Origin, the access token beyond loopback, security headers, body limits."""
+"""Issue 7, access: Host, Origin, the access token beyond loopback, security headers, body limits. Issue 18: a
+configured token is enforced on loopback too, a generated one is never logged, log files are owner-only."""
 from __future__ import annotations
 
 import io
+import logging
+import multiprocessing
+import os
 import re
+import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -190,3 +198,180 @@ def test_exposed_server_refuses_websockets_without_the_token(tmp_path):
         member.disconnect()
     finally:
         stop_server(server)
+
+
+# -- issue 18: access follows the real exposure ---------------------------------------------------------------
+@pytest.fixture
+def private_umask():
+    """The common umask (0644 files): what the log files must not end up with."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_configured_token_is_enforced_on_loopback(test_config):
+    """The README's reverse-proxy setup: bound to loopback, reached from the network through the proxy."""
+    from app_factory import create_app
+
+    app = create_app({**test_config, "BIND_HOST": "127.0.0.1", "ACCESS_TOKEN_SETTING": "proxy-token"})
+    try:
+        client = app.test_client()
+        for host in ("127.0.0.1", "127.0.0.1:5000", "localhost", "[::1]:5000"):
+            refused = client.get("/api/training/sessions", headers={"Host": host})
+            assert refused.status_code == 401 and "Bearer" in refused.json["error"], host
+        assert client.get("/wizard/model", headers={"Host": "127.0.0.1"}).status_code == 302  # to /login
+        assert client.get("/api/training/sessions", headers={"Host": "127.0.0.1",
+                                                             "Authorization": "Bearer proxy-token"}).status_code == 200
+        assert app.config["ACCESS_TOKEN"] == "proxy-token"
+    finally:
+        app.extensions["tunewright.training"].shutdown()
+
+
+def test_generated_token_is_not_logged_and_the_log_is_private(test_config, private_umask, capsys):
+    from app_factory import create_app
+
+    app = create_app({**test_config, "BIND_HOST": "10.1.2.3"})
+    try:
+        token = app.config["ACCESS_TOKEN"]
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        log_file = Path(test_config["LOG_DIR"]) / "tunewright.log"
+        assert token not in log_file.read_text()
+        assert "access token generated" in log_file.read_text()
+        assert _mode(log_file) == 0o600
+        from services.security import announce_token
+
+        announce_token(app)  # what gunicorn's post_worker_init prints: on stderr, not through logging
+        assert token in capsys.readouterr().err
+        assert token not in log_file.read_text()
+    finally:
+        app.extensions["tunewright.training"].shutdown()
+
+
+def test_existing_logs_are_narrowed_to_the_owner(test_config, private_umask):
+    """Logs written before (0644, maybe holding an old token) become 0600 at the next start, backups too."""
+    from app_factory import create_app
+
+    logs = Path(test_config["LOG_DIR"])
+    logs.mkdir(parents=True, exist_ok=True)
+    for name in ("tunewright.log", "tunewright.log.1"):
+        (logs / name).write_text("old\n")
+        (logs / name).chmod(0o644)
+    app = create_app(test_config)
+    app.extensions["tunewright.training"].shutdown()
+    assert _mode(logs / "tunewright.log") == 0o600 and _mode(logs / "tunewright.log.1") == 0o600
+
+
+def _inference_child(folder: Path) -> int:
+    from core.inference.worker import run_worker
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=True)
+    process = ctx.Process(target=run_worker, args=(child, 1, str(folder / "logs" / "inference.log")))
+    process.start()
+    child.close()
+    parent.send({"op": "shutdown"})
+    process.join(60)
+    return process.exitcode
+
+
+def _training_child(folder: Path) -> int:
+    from core.training.worker import run_child
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    job = {"session_id": "s", "config": {"training": {"no_such_field": 1}},
+           "log_path": str(folder / "outputs" / "train.log"), "spool_path": str(folder / "outputs" / "events.spool")}
+    stop = ctx.Event()
+    process = ctx.Process(target=run_child, args=(job, child, stop))
+    process.start()
+    child.close()
+    process.join(120)
+    return process.exitcode
+
+
+def _export_child(folder: Path) -> int:
+    from core.export.worker import run_child
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=run_child, args=({"log_path": str(folder / "exports" / "e1.log")}, child))
+    process.start()
+    child.close()
+    process.join(120)
+    return process.exitcode
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("start, log", [(_inference_child, "logs/inference.log"),
+                                        (_training_child, "outputs/train.log"),
+                                        (_export_child, "exports/e1.log")])
+def test_worker_logs_are_created_private(tmp_path, private_umask, start, log):
+    """The inference worker, a training child and an export child each create their log 0600 (the training
+    child and the export child here fail at once on a bad job, after opening the log)."""
+    exit_code = start(tmp_path)
+    path = tmp_path / log
+    assert path.is_file(), exit_code
+    assert _mode(path) == 0o600
+
+
+@pytest.mark.slow
+def test_loopback_server_with_a_token_refuses_requests_and_websockets_without_it(tmp_path):
+    server = start_server(tmp_path, TUNEWRIGHT_TOKEN="proxy-token")  # binds 127.0.0.1, as behind a proxy
+    try:
+        refused = requests.get(f"{server.url}/api/training/sessions", headers={"Host": "127.0.0.1"}, timeout=10)
+        assert refused.status_code == 401
+        assert requests.get(f"{server.url}/api/training/sessions", timeout=10,
+                            headers={"Authorization": "Bearer proxy-token"}).status_code == 200
+        anonymous = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            anonymous.connect(server.url, transports=["websocket"], wait_timeout=10)
+        member = socketio.Client(reconnection=False)
+        member.connect(server.url, transports=["websocket"], auth={"token": "proxy-token"}, wait_timeout=10)
+        assert member.connected
+        member.disconnect()
+    finally:
+        stop_server(server)
+
+
+@pytest.mark.slow
+def test_gunicorn_prints_a_generated_token_on_the_terminal_only(tmp_path, private_umask):
+    """The production config under gunicorn (bound beyond loopback by default): the token is on stderr, the
+    log file never has it and is owner-only."""
+    from tests.live_server import free_port
+
+    port = free_port()
+    folder = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TUNEWRIGHT_TOKEN", "TUNEWRIGHT_HOST")}
+    env.update(TUNEWRIGHT_ENV="production", SECRET_KEY="test", TUNEWRIGHT_TRUSTED_HOSTS="127.0.0.1",
+               TUNEWRIGHT_INSTANCE_DIR=str(folder / "instance"), TUNEWRIGHT_UPLOAD_DIR=str(folder / "uploads"),
+               TUNEWRIGHT_OUTPUT_DIR=str(folder / "outputs"), TUNEWRIGHT_EXPORT_DIR=str(folder / "exports"),
+               TUNEWRIGHT_CONFIG_DIR=str(folder / "configs"), TUNEWRIGHT_LOG_DIR=str(folder / "logs"),
+               TUNEWRIGHT_MODEL_CACHE=str(folder / "models"))
+    terminal = tmp_path / "terminal.txt"
+    with open(terminal, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4", "-b",
+                                    f"127.0.0.1:{port}", "flask_app:app"], cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        token = None
+        while time.monotonic() < deadline and token is None:
+            found = re.search(r"token\b.*?([A-Za-z0-9_-]{32})", terminal.read_text(errors="replace"))
+            token = found.group(1) if found else None
+            time.sleep(0.3)
+        assert token, terminal.read_text(errors="replace")[-3000:]
+        url = f"http://127.0.0.1:{port}/api/training/sessions"
+        assert requests.get(url, timeout=30).status_code == 401
+        assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    log_file = folder / "logs" / "tunewright.log"
+    assert token not in log_file.read_text()
+    assert "access token generated" in log_file.read_text()
+    assert _mode(log_file) == 0o600

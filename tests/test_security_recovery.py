@@ -14,7 +14,7 @@ import psutil
 import pytest
 import requests
 
-from core.training.runner import SessionPaths, latest_checkpoint
+from core.training.paths import SessionPaths, latest_checkpoint
 from services.training.liveness import process_started
 from tests.helpers import reset_database
 from tests.live_server import start_server, stop_server

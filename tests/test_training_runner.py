@@ -5,7 +5,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.training.runner import SessionPaths, TrainingJob, latest_checkpoint, resume_state, run_training
+from core.training.paths import SessionPaths, latest_checkpoint, resume_state
+from core.training.runner import TrainingJob, run_training
 from core.training_config import parse_config
 from tests.training_helpers import arithmetic_rows, tiny_config
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.training.runner import SessionPaths, latest_checkpoint
+from core.training.paths import SessionPaths, latest_checkpoint
 from tests.training_helpers import tiny_config
 
 pytestmark = pytest.mark.slow

@@ -12,11 +12,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from core.logfiles import open_log
+
 
 def run_child(job: dict[str, Any], conn) -> None:
     log_path = Path(job["log_path"])
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = open(log_path, "a", buffering=1, encoding="utf-8")
+    log_file = open_log(log_path)  # owner-only (core.logfiles)
     os.dup2(log_file.fileno(), sys.stdout.fileno())
     os.dup2(log_file.fileno(), sys.stderr.fileno())
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -13,13 +13,13 @@ import sys
 import time
 import traceback
 from collections import deque
-from pathlib import Path
+
+from core.logfiles import open_log
 
 
 def run_worker(conn, max_bytes: int, log_path: str | None = None) -> None:
     if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        log_file = open(log_path, "a", buffering=1, encoding="utf-8")
+        log_file = open_log(log_path)  # owner-only (core.logfiles)
         os.dup2(log_file.fileno(), sys.stdout.fileno())
         os.dup2(log_file.fileno(), sys.stderr.fileno())
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.datasets.prompts import chat_messages
-from core.training.callbacks import EventCallback
-from core.training.runtime import Runtime
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # both import torch/transformers: the server lists methods without loading them
     from core.training.runner import TrainingJob
+    from core.training.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,8 @@ def run_sft(job: "TrainingJob", model, tokenizer, runtime: Runtime, *, epochs: f
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from core.training.runner import latest_checkpoint
+    from core.training.callbacks import EventCallback
+    from core.training.paths import latest_checkpoint
     from core.training.trl_compat import ensure_fused_head_fallback
 
     ensure_fused_head_fallback()  # TRL's Triton LM-head kernel is missing on CPU builds

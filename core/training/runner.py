@@ -4,19 +4,20 @@ Everything under ``output_dir`` (= outputs/<session_id>/):
     checkpoints/sft/checkpoint-N, checkpoints/grpo/checkpoint-N   full Trainer checkpoints
     sft_adapter/                                                  adapter after the SFT phase (+ marker)
     adapter/                                                      the final (or stopped) adapter + tokenizer
-Resuming looks at these folders: a finished SFT phase is not repeated, and an
-interrupted phase continues from its latest checkpoint.
+Resuming looks at these folders (``core.training.paths``, which loads no ML library): a finished SFT phase
+is not repeated, and an interrupted phase continues from its latest checkpoint.
 """
 from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.training.callbacks import Emit, EventCallback, RewardRecorder, clean_metrics
+from core.training.callbacks import Emit, EventCallback, RewardRecorder
+from core.training.paths import SFT_DONE, SessionPaths, latest_checkpoint
+from core.training.plan import sft_steps
 from core.training.prompts import grpo_examples, markers_from_config, sft_examples
 from core.training.rewards import build_rewards
 from core.training.rollout import prepare_rollout
@@ -24,70 +25,6 @@ from core.training.runtime import Runtime, resolve_runtime
 from core.training_config import TrainingConfig
 
 log = logging.getLogger(__name__)
-
-SFT_DONE = "tunewright_sft_done.json"
-
-
-@dataclass
-class SessionPaths:
-    root: Path
-
-    @property
-    def sft_checkpoints(self) -> Path:
-        return self.root / "checkpoints" / "sft"
-
-    @property
-    def grpo_checkpoints(self) -> Path:
-        return self.root / "checkpoints" / "grpo"
-
-    @property
-    def sft_adapter(self) -> Path:
-        return self.root / "sft_adapter"
-
-    @property
-    def adapter(self) -> Path:
-        return self.root / "adapter"
-
-    @property
-    def sft_done(self) -> bool:
-        return (self.sft_adapter / SFT_DONE).is_file()
-
-
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest complete ``checkpoint-N`` (one holding trainer_state.json) in ``folder``."""
-    candidates = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
-    return max(candidates, key=lambda p: int(p.name.rsplit("-", 1)[1]), default=None)
-
-
-def resume_state(paths: SessionPaths) -> tuple[str, int]:
-    """(phase, step) a resumed run restarts after: the latest checkpoint of the phase in progress."""
-    if paths.sft_done or not paths.sft_checkpoints.exists():
-        checkpoint = latest_checkpoint(paths.grpo_checkpoints)
-        phase = "grpo" if paths.sft_done or checkpoint else "sft"
-    else:
-        checkpoint = latest_checkpoint(paths.sft_checkpoints)
-        phase = "sft"
-    return phase, int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint else 0
-
-
-def checkpoint_history(paths: SessionPaths, phase: str) -> tuple[list[dict], int]:
-    """The metrics TRL recorded in the latest checkpoint of ``phase`` (its trainer_state.json log history) and
-    the step offset of that phase, so a resume can restore rows whose live events were lost with a server."""
-    folder = paths.sft_checkpoints if phase == "sft" else paths.grpo_checkpoints
-    checkpoint = latest_checkpoint(folder)
-    if checkpoint is None:
-        return [], 0
-    history = json.loads((checkpoint / "trainer_state.json").read_text()).get("log_history", [])
-    offset = 0
-    if phase == "grpo" and paths.sft_done:
-        offset = json.loads((paths.sft_adapter / SFT_DONE).read_text())["steps"]
-    return [clean_metrics(entry) for entry in history if "step" in entry], offset
-
-
-def sft_steps(config: TrainingConfig, rows: int) -> int:
-    pt = config.pre_training
-    samples = min(rows, pt.max_samples or rows)
-    return math.ceil(math.ceil(samples / pt.batch_size) * pt.epochs)
 
 
 @dataclass

@@ -18,6 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from core.logfiles import open_log, private_opener
+
 log = logging.getLogger("tunewright.training")
 
 PARENT_POLL_SECONDS = 0.5
@@ -48,7 +50,7 @@ class PipeEmitter:
                     return
                 except (BrokenPipeError, EOFError, OSError):
                     self.server_gone = True
-            with open(self.spool_path, "a", encoding="utf-8") as spool:
+            with open(self.spool_path, "a", encoding="utf-8", opener=private_opener) as spool:
                 spool.write(json.dumps(event) + "\n")
 
     def parent_alive(self) -> bool:
@@ -70,8 +72,7 @@ class PipeLogHandler(logging.Handler):
 
 
 def _setup_output(log_path: Path, emit: PipeEmitter) -> None:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = open(log_path, "a", buffering=1, encoding="utf-8")
+    log_file = open_log(log_path)  # owner-only (core.logfiles)
     os.dup2(log_file.fileno(), sys.stdout.fileno())  # native code and prints land in the file too
     os.dup2(log_file.fileno(), sys.stderr.fileno())
     root = logging.getLogger()

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.default_model import DEFAULT_MODEL_ID
 from core.model_registry import Availability, availability
-from core.training.runner import SessionPaths, checkpoint_history, resume_state
+from core.training.paths import SessionPaths, checkpoint_history, resume_state
 from core.training_config import ConfigValidationError, TrainingConfig, parse_config
 from extensions import db
 from services.errors import ConflictError, NotFoundError, ServiceError

@@ -44,6 +44,7 @@ def cli_environment(folder: Path) -> dict:
                TUNEWRIGHT_CONFIG_DIR=str(folder / "configs"), TUNEWRIGHT_LOG_DIR=str(folder / "logs"),
                TUNEWRIGHT_MODEL_CACHE=str(folder / "models"), TUNEWRIGHT_PROMPTS_DIR=str(folder / "prompts"))
     env.pop("DATABASE_URL", None)
+    env.pop("TUNEWRIGHT_TOKEN", None)  # a configured token is always enforced: tests that want one set it
     return env
 
 

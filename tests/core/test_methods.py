@@ -145,7 +145,7 @@ def test_sft_methods_stop_with_a_checkpoint_and_resume_from_it(tiny_model_dir, t
     assert (tmp_path / "checkpoints" / "sft" / "checkpoint-1" / "trainer_state.json").is_file()
     assert (tmp_path / "qlora_model" / "adapter_model.safetensors").is_file()
 
-    from core.training.runner import SessionPaths, resume_state
+    from core.training.paths import SessionPaths, resume_state
 
     assert resume_state(SessionPaths(tmp_path)) == ("sft", 1)  # what the service's resume reads
     outcome, events = run_method("qlora", tiny_model_dir, tmp_path, resume=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from safetensors.torch import load_file
 
-from core.training.runner import SessionPaths, TrainingJob, run_training
+from core.training.paths import SessionPaths
+from core.training.runner import TrainingJob, run_training
 from core.training_config import parse_config
 from tests.training_helpers import arithmetic_rows, tiny_config
 
