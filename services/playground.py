@@ -175,8 +175,13 @@ class Playground:
         db.session.commit()
         return run
 
-    def history(self, limit: int = 50, model_id: str | None = None) -> list[dict]:
-        query = select(TestRun).order_by(TestRun.id.desc()).limit(max(1, min(int(limit), 500)))
+    def history(self, limit: int | str = 50, model_id: str | None = None) -> list[dict]:
+        try:
+            limit = max(1, min(int(limit), 500))
+        except (TypeError, ValueError):
+            raise ServiceError("limit must be a whole number from 1 to 500.",
+                               details=[{"path": "limit", "message": "not a whole number", "hint": ""}]) from None
+        query = select(TestRun).order_by(TestRun.id.desc()).limit(limit)
         if model_id:
             query = query.where(TestRun.model_id == model_id)
         return [{"id": r.id, "kind": r.kind, "model_id": r.model_id, "prompt": r.prompt, "settings": r.settings,

@@ -73,6 +73,7 @@ def test_jobs_left_running_by_a_dead_server_are_interrupted_at_start_up(app, cli
     with app.app_context():
         db.session.add(TrainingSession(id="old1", name="old", config=tiny_config(tiny_model_dir), status="completed",
                                        output_dir="/nonexistent", last_logs=[]))
+        db.session.commit()
         db.session.add(BatchRun(id="deadbatch", model_id="base:x", status="running", total=3, done=1,
                                 settings={"max_tokens": 2, "owner": dead}, results=[]))
         db.session.add(BatchRun(id="oldbatch", model_id="base:x", status="queued", total=3, done=0,

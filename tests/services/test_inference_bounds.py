@@ -65,6 +65,11 @@ def test_every_count_and_length_has_a_bound_answered_with_a_400_naming_the_field
     assert path in [d["path"] for d in response.get_json()["details"]], response.get_json()
 
 
+def test_history_limit_that_is_not_a_number_is_a_400(client):
+    response = client.get("/api/models/history?limit=ten")
+    assert response.status_code == 400 and response.get_json()["details"][0]["path"] == "limit"
+
+
 def test_reward_testing_is_scored_in_the_inference_worker(app, client):
     samples = [{"prompt": "What is 2 + 2?", "completion": "<SOLUTION>4</SOLUTION>", "fields": {"answer": "4"}},
                {"prompt": "What is 2 + 3?", "completion": "no idea", "fields": {"answer": "5"}}]
