@@ -27,7 +27,9 @@ def _respond(status: int, title: str, message: str, details: list | None = None)
 
 @bp.app_errorhandler(ServiceError)
 def handle_service_error(error: ServiceError):
-    return _respond(error.status_code, "Request refused", error.message, error.details)
+    body, status = _respond(error.status_code, "Request refused", error.message, error.details)
+    retry_after = getattr(error, "retry_after", None)  # a full queue (429) says when to come back
+    return (body, status, {"Retry-After": str(retry_after)}) if retry_after else (body, status)
 
 
 @bp.app_errorhandler(HTTPException)

@@ -61,12 +61,16 @@ def batch_status(batch_id: str):
     return jsonify(batch=batch_dict(run))
 
 
+@bp.delete("/batch/<batch_id>")
+def batch_delete(batch_id: str):
+    get_batch_service().delete(batch_id)
+    return "", 204
+
+
 @bp.post("/evaluate")
 def evaluate():
-    data = json_body()
-    row = get_evaluation_service().create(str(data.get("session_id", "")), data.get("reward"),
-                                          int(data.get("n", 20)), data.get("max_tokens"))
-    return jsonify(evaluation=evaluation_dict(row)), 202
+    """JSON {session_id, n (2-500), max_tokens?, reward?}: scored with the session's own reward unless given."""
+    return jsonify(evaluation=evaluation_dict(get_evaluation_service().create(json_body()))), 202
 
 
 @bp.get("/evaluations")
@@ -77,3 +81,9 @@ def evaluations():
 @bp.get("/evaluations/<int:evaluation_id>")
 def evaluation(evaluation_id: int):
     return jsonify(evaluation=evaluation_dict(get_evaluation_service().get(evaluation_id)))
+
+
+@bp.delete("/evaluations/<int:evaluation_id>")
+def evaluation_delete(evaluation_id: int):
+    get_evaluation_service().delete(evaluation_id)
+    return "", 204

@@ -1,16 +1,14 @@
 """The Test step: which models can be tried, and generation through the inference worker process.
 
-The worker (core.inference.worker) holds the loaded models; this service starts it on first use, sends it
-requests, and routes its replies to whoever asked: a Socket.IO client (streamed ``test_token`` events) or a
-request thread waiting for the whole answer. Every finished generation is stored as a test run (history).
+The worker (core.inference.worker) holds the loaded models; :class:`~services.inference_client.InferenceClient`
+starts it on first use, bounds its queue and time, and routes its replies to whoever asked: a Socket.IO client
+(streamed ``test_token`` events) or a request thread waiting for the whole answer. This service is the one way
+in: generation (Test step, batches, evaluations, RAG answers) and reward scoring. Every finished interactive
+generation is stored as a test run (history).
 """
 from __future__ import annotations
 
-import itertools
 import logging
-import multiprocessing as mp
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,10 @@ from typing import Any
 from sqlalchemy import select
 
 from core.export.sources import checkpoints
-from extensions import db, socketio
+from extensions import db
 from services.errors import NotFoundError, ServiceError
+from services.generation_input import SETTING_LIMITS, clean_prompt, clean_settings, clean_system_prompt  # noqa: F401
+from services.inference_client import InferenceClient
 from services.models.exports import ExportJob, TestRun
 from services.models.training import TrainingSession
 from services.session_models import base_model_path, session_settings, session_source
@@ -28,35 +28,12 @@ from services.storage import UnsafePathError, resolve_inside
 log = logging.getLogger(__name__)
 
 OnEvent = Callable[[dict], None]
-SETTING_LIMITS = {"temperature": (0.0, 2.0, 0.7), "top_p": (0.01, 1.0, 0.95), "max_tokens": (1, 2048, 128),
-                  "seed": (0, 2**31 - 1, 0)}
-
-
-def clean_settings(raw: dict) -> dict:
-    """Sampling settings within their bounds; a bad value is a 400 that names the field."""
-    settings = {}
-    for name, (low, high, default) in SETTING_LIMITS.items():
-        value = raw.get(name, default)
-        try:
-            value = int(value) if isinstance(default, int) else float(value)
-        except (TypeError, ValueError):
-            value = None
-        if value is None or not (low <= value <= high) or value != value:
-            raise ServiceError(f"{name} must be a number from {low} to {high}.",
-                               details=[{"path": name, "message": f"between {low} and {high}", "hint": ""}])
-        settings[name] = value
-    return settings
 
 
 class Playground:
     def __init__(self, app):
         self.app = app
-        self.max_bytes = int(app.config.get("INFERENCE_CACHE_BYTES") or 4 * 1024**3)
-        self._lock = threading.Lock()
-        self._handlers: dict[str, OnEvent] = {}
-        self._ids = itertools.count(1)
-        self._process = None
-        self._conn = None
+        self.worker = InferenceClient(app)
 
     # -- model resolution -----------------------------------------------------------------------------------
     def resolve(self, model_id: str | None = None, session_id: str | None = None,
@@ -157,90 +134,32 @@ class Playground:
         return models
 
     # -- the worker -----------------------------------------------------------------------------------------
-    def _ensure_worker(self) -> None:
-        with self._lock:
-            if self._process is not None and self._process.is_alive():
-                return
-            from core.inference.worker import run_worker
-
-            ctx = mp.get_context("spawn")
-            self._conn, child = ctx.Pipe(duplex=True)
-            self._process = ctx.Process(target=run_worker, name="tunewright-inference", daemon=True,
-                                        args=(child, self.max_bytes,
-                                              str(Path(self.app.config["LOG_DIR"]) / "inference.log")))
-            self._process.start()
-            child.close()
-            socketio.start_background_task(self._reader, self._conn, self._process)
-
-    def _reader(self, conn, process) -> None:
-        while True:
-            try:
-                if not conn.poll(0.05 if socketio.async_mode != "threading" else 1.0):
-                    if not process.is_alive():
-                        break
-                    socketio.sleep(0)
-                    continue
-                event = conn.recv()
-            except (EOFError, OSError):
-                break
-            handler = self._handlers.get(event.get("request_id"))
-            if event.get("type") in ("done", "error"):
-                self._handlers.pop(event.get("request_id"), None)
-            if handler is not None:
-                try:
-                    handler(event)
-                except Exception:
-                    log.exception("playground handler failed")
-                    if event.get("type") == "done":  # the asker still hears that it ended
-                        handler({**event, "type": "error", "message": "The answer could not be recorded."})
-        for request_id, handler in list(self._handlers.items()):  # the worker died: nobody waits forever
-            self._handlers.pop(request_id, None)
-            handler({"request_id": request_id, "type": "error",
-                     "message": "The inference worker stopped (see logs/inference.log)."})
-
-    def submit(self, spec: dict, messages: list[dict], settings: dict, on_event: OnEvent) -> str:
-        self._ensure_worker()
-        request_id = f"r{next(self._ids)}"
-        self._handlers[request_id] = on_event
-        with self._lock:
-            self._conn.send({"op": "generate", "request_id": request_id, "spec": spec, "messages": messages,
-                             "settings": settings})
-        return request_id
+    def submit(self, spec: dict, messages: list[dict], settings: dict, on_event: OnEvent,
+               wait: float | None = None) -> str:
+        """Start a streamed generation; events go to ``on_event``. Refused with 429 when the queue is full
+        (``wait``: seconds a background job waits for a place instead)."""
+        return self.worker.submit({"op": "generate", "spec": spec, "messages": messages, "settings": settings},
+                                  on_event, wait)
 
     def cancel(self, request_id: str) -> None:
-        if self._conn is not None:
-            with self._lock:
-                self._conn.send({"op": "cancel", "request_id": request_id})
+        self.worker.cancel(request_id)
 
-    def generate(self, spec: dict, messages: list[dict], settings: dict, timeout: float = 600) -> dict:
-        """Wait for a whole answer (the API, compare, batch, evaluation). The generation itself runs in the
-        worker; this thread only waits."""
-        done = threading.Event()
-        result: dict = {}
+    def generate(self, spec: dict, messages: list[dict], settings: dict, wait: float | None = None) -> dict:
+        """The whole answer (the API, compare, batch, evaluation, RAG). The generation runs in the worker;
+        this thread only waits."""
+        return _raise_for_error(self.worker.call({"op": "generate", "spec": spec, "messages": messages,
+                                                  "settings": settings}, wait), "Generation")
 
-        def on_event(event: dict) -> None:
-            if event["type"] in ("done", "error"):
-                result.update(event)
-                done.set()
-
-        request_id = self.submit(spec, messages, settings, on_event)
-        if not done.wait(timeout):
-            self.cancel(request_id)
-            raise ServiceError(f"The generation did not finish within {timeout:.0f} s.", status_code=504)
-        if result["type"] == "error":
-            raise ServiceError(f"Generation failed: {result['message']}", status_code=500)
-        return result
+    def score(self, reward: dict, markers, samples: list[dict], wait: float | None = None) -> dict:
+        """Score completions in the worker: ``reward`` is a config's reward section with custom rewards
+        resolved; ``samples`` are ``{prompt, completion, fields}``. Returns ``core.rewards.score_samples``'
+        result plus ``needed`` (the fields the reward reads)."""
+        marker_texts = [markers.reasoning_start, markers.reasoning_end, markers.solution_start, markers.solution_end]
+        return _raise_for_error(self.worker.call({"op": "score", "reward": reward, "markers": marker_texts,
+                                                  "samples": samples}, wait), "Scoring")["result"]
 
     def shutdown(self) -> None:
-        with self._lock:
-            if self._process is not None and self._process.is_alive():
-                try:
-                    self._conn.send({"op": "shutdown"})
-                except OSError:
-                    pass
-                self._process.join(5)
-                if self._process.is_alive():
-                    self._process.kill()
+        self.worker.shutdown()
 
     # -- conversations and history --------------------------------------------------------------------------
     @staticmethod
@@ -256,8 +175,13 @@ class Playground:
         db.session.commit()
         return run
 
-    def history(self, limit: int = 50, model_id: str | None = None) -> list[dict]:
-        query = select(TestRun).order_by(TestRun.id.desc()).limit(max(1, min(int(limit), 500)))
+    def history(self, limit: int | str = 50, model_id: str | None = None) -> list[dict]:
+        try:
+            limit = max(1, min(int(limit), 500))
+        except (TypeError, ValueError):
+            raise ServiceError("limit must be a whole number from 1 to 500.",
+                               details=[{"path": "limit", "message": "not a whole number", "hint": ""}]) from None
+        query = select(TestRun).order_by(TestRun.id.desc()).limit(limit)
         if model_id:
             query = query.where(TestRun.model_id == model_id)
         return [{"id": r.id, "kind": r.kind, "model_id": r.model_id, "prompt": r.prompt, "settings": r.settings,
@@ -265,12 +189,11 @@ class Playground:
                  "created_at": r.created_at.isoformat()} for r in db.session.execute(query).scalars()]
 
     def test(self, data: dict) -> dict:
-        prompt = str(data.get("prompt") or "").strip()
-        if not prompt:
-            raise ServiceError("Write a prompt first.", details=[{"path": "prompt", "message": "empty", "hint": ""}])
-        model = self.resolve(data.get("model_id"), data.get("session_id"), data.get("model_path"))
+        prompt = clean_prompt(data.get("prompt"))
+        system_prompt = clean_system_prompt(data.get("system_prompt"))
         settings = clean_settings(data)
-        result = self.generate(model["spec"], self.messages(model, prompt, data.get("system_prompt")), settings)
+        model = self.resolve(data.get("model_id"), data.get("session_id"), data.get("model_path"))
+        result = self.generate(model["spec"], self.messages(model, prompt, system_prompt), settings)
         run = self.record("interactive", model["id"], prompt, settings, result)
         return {"model_id": model["id"], "text": result["text"], "tokens": result["tokens"],
                 "seconds": result["seconds"], "run_id": run.id}
@@ -284,12 +207,11 @@ class Playground:
         if len(ids) != 2:
             raise ServiceError("Compare needs two models (model_ids) or a session_id.",
                                details=[{"path": "model_ids", "message": "give two ids", "hint": ""}])
-        prompt = str(data.get("prompt") or "").strip()
-        if not prompt:
-            raise ServiceError("Write a prompt first.", details=[{"path": "prompt", "message": "empty", "hint": ""}])
+        prompt = clean_prompt(data.get("prompt"))
         settings = clean_settings(data)
-        models = [self.resolve(i) for i in ids]
-        system = data.get("system_prompt") or next((m["system_prompt"] for m in models if m.get("system_prompt")), None)
+        models = [self.resolve(str(i)) for i in ids]
+        system = clean_system_prompt(data.get("system_prompt")) or \
+            next((m["system_prompt"] for m in models if m.get("system_prompt")), None)
         results = []
         for model in models:
             result = self.generate(model["spec"], self.messages(model, prompt, system), settings)
@@ -297,6 +219,19 @@ class Playground:
             results.append({"model_id": model["id"], "text": result["text"], "tokens": result["tokens"],
                             "seconds": result["seconds"]})
         return {"prompt": prompt, "settings": settings, "results": results}
+
+
+def _raise_for_error(result: dict, what: str) -> dict:
+    """A worker's ``error`` reply as the HTTP error it means: too long 400, time limit 504, else 500."""
+    if result.get("type") != "error":
+        return result
+    code = result.get("code")
+    if code == "too_long":
+        raise ServiceError(result["message"], details=[{"path": "prompt", "message": "longer than the model's "
+                                                        "context", "hint": "Shorten it."}])
+    if code == "timeout":
+        raise ServiceError(result["message"], status_code=504)
+    raise ServiceError(f"{what} failed: {result.get('message')}", status_code=500)
 
 
 EXTENSION_KEY = "tunewright.playground"

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from core.inference.limits import MAX_NEW_TOKENS, PromptTooLong, check_context
+
 ShouldStop = Callable[[], bool]
 
 
@@ -44,6 +46,7 @@ class HFBackend:
         self.stop_ids = [i for i in self.tokenizer.convert_tokens_to_ids(stops)
                          if i is not None and i != self.tokenizer.unk_token_id]
         self.nbytes = sum(p.numel() * p.element_size() for p in self.model.parameters())
+        self.context_length = getattr(model.config, "max_position_embeddings", None)
 
     def prompt_ids(self, messages: list[dict]) -> list[int]:
         if getattr(self.tokenizer, "chat_template", None):
@@ -60,10 +63,12 @@ class HFBackend:
             def __call__(self, input_ids, scores, **kwargs):
                 return should_stop()
 
-        ids = torch.tensor([self.prompt_ids(messages)])
+        prompt = self.prompt_ids(messages)
+        budget = check_context(len(prompt), self.context_length,
+                               min(int(settings.get("max_tokens", 128)), MAX_NEW_TOKENS))
+        ids = torch.tensor([prompt])
         temperature = float(settings.get("temperature", 0.7))
-        kwargs: dict[str, Any] = dict(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                      max_new_tokens=int(settings.get("max_tokens", 128)),
+        kwargs: dict[str, Any] = dict(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=budget,
                                       eos_token_id=self.stop_ids or None,
                                       pad_token_id=(self.stop_ids or [self.tokenizer.eos_token_id])[0],
                                       stopping_criteria=StoppingCriteriaList([Stop()]))
@@ -105,15 +110,26 @@ class LlamaBackend:
     def stream(self, messages: list[dict], settings: dict, should_stop: ShouldStop) -> Iterator[str]:
         temperature = float(settings.get("temperature", 0.7))
         chunks = self.llm.create_chat_completion(
-            messages=messages, stream=True, max_tokens=int(settings.get("max_tokens", 128)),
+            messages=messages, stream=True, max_tokens=min(int(settings.get("max_tokens", 128)), MAX_NEW_TOKENS),
             temperature=temperature, top_p=float(settings.get("top_p", 1.0)), seed=int(settings.get("seed", 0)),
             top_k=1 if temperature <= 0 else 40, repeat_penalty=1.0)
-        for chunk in chunks:
+        for chunk in _context_checked(chunks):
             if should_stop():
                 break
             piece = chunk["choices"][0].get("delta", {}).get("content")
             if piece:
                 yield piece
+
+
+def _context_checked(chunks: Iterator[dict]) -> Iterator[dict]:
+    """llama-cpp-python refuses a prompt longer than n_ctx with a ValueError at the first chunk: say so as
+    :class:`PromptTooLong` (the asker's fault, a 400)."""
+    try:
+        yield from chunks
+    except ValueError as exc:
+        if "context window" in str(exc):
+            raise PromptTooLong(f"The prompt does not fit this model's context: {exc}") from None
+        raise
 
 
 def load_backend(spec: dict):

@@ -1,10 +1,13 @@
-"""Scoring samples with a preset, components, a saved custom reward or unsaved code; dataset rows as samples."""
+"""Scoring samples with a preset, components, a saved custom reward or unsaved code; dataset rows as samples.
+
+The request is checked here (a fast 400); the scoring itself runs in the inference worker process behind its
+bounded queue (a slow or pathological scorer never holds a web thread), and a code reward still runs in the
+sandbox, which the worker calls."""
 from __future__ import annotations
 
 from typing import Any
 
-from core.rewards import PRESETS, Sample, build_rewards, custom_reward
-from core.rewards import score_samples
+from core.rewards import PRESETS, Sample
 from core.training.prompts import split_reasoning
 from services.rewards.custom import definition, get_custom
 from services.rewards.validation import check_code, check_components, bad_request, parse_markers, require_sandbox
@@ -33,39 +36,37 @@ def _samples(raw: Any) -> list[Sample]:
 
 def test_reward(body: dict[str, Any]) -> dict[str, Any]:
     """Score samples with a preset, a component list, a saved custom reward or unsaved code (the editor)."""
+    from services.playground import get_playground
+
     samples = _samples(body.get("samples"))
     markers = parse_markers(body.get("markers"))
-    if body.get("preset") is not None:
-        if body["preset"] not in PRESETS:
-            raise bad_request(f"Unknown preset {body['preset']!r}.", "preset", f"Use one of: {', '.join(PRESETS)}.")
-        funcs, weights = build_rewards("preset", body["preset"], [], markers)
-    elif body.get("components") is not None:
-        funcs, weights = build_rewards("components", None, check_components(body["components"], "components"), markers)
-    elif body.get("custom_id") is not None:
-        record = get_custom(body["custom_id"])
-        if record.kind == "code":
-            require_sandbox("custom_id")
-        funcs, weights = [custom_reward(definition(record), markers)], [1.0]
-    elif body.get("code") is not None:
-        code = check_code(body["code"])
-        require_sandbox("code")
-        funcs, weights = [custom_reward({"name": "custom_code", "kind": "code", "code": code}, markers)], [1.0]
-    else:
-        raise bad_request("Say which reward to test: preset, components, custom_id or code.", "preset")
-    result = score_samples(funcs, weights, samples)
-    needed = sorted({f for fn in funcs for f in _needs(fn)})
-    for name in needed:
+    result = get_playground().score(reward_section(body), markers, [
+        {"prompt": s.prompt, "completion": s.completion, "fields": dict(s.fields)} for s in samples])
+    for name in result.pop("needed", []):
         if all(s.field_text(name) is None for s in samples):
             result["warnings"].append({"reward": None, "kind": "missing_field",
                                        "message": f"No sample has the field {name!r} that this reward needs."})
     return result
 
 
-def _needs(fn) -> tuple[str, ...]:
-    component = getattr(fn, "component", None)
-    if component is not None:
-        return component.needed(fn.params)
-    return tuple(f for part, _ in getattr(fn, "parts", []) for f in _needs(part))
+def reward_section(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's reward as a config's ``reward`` section (what the worker builds rewards from)."""
+    if body.get("preset") is not None:
+        if body["preset"] not in PRESETS:
+            raise bad_request(f"Unknown preset {body['preset']!r}.", "preset", f"Use one of: {', '.join(PRESETS)}.")
+        return {"type": "preset", "preset_name": body["preset"]}
+    if body.get("components") is not None:
+        return {"type": "components", "components": check_components(body["components"], "components")}
+    if body.get("custom_id") is not None:
+        record = get_custom(body["custom_id"])
+        if record.kind == "code":
+            require_sandbox("custom_id")
+        return {"type": "custom", "custom": [{**definition(record), "weight": 1.0}]}
+    if body.get("code") is not None:
+        code = check_code(body["code"])
+        require_sandbox("code")
+        return {"type": "custom", "custom": [{"name": "custom_code", "kind": "code", "code": code, "weight": 1.0}]}
+    raise bad_request("Say which reward to test: preset, components, custom_id or code.", "preset")
 
 
 def dataset_rows(body: dict[str, Any]) -> list[dict]:
