@@ -53,6 +53,19 @@ def clean_system_prompt(value: Any, path: str = "system_prompt") -> str | None:
     return value
 
 
+MAX_REFERENCE_CHARS = 1024  # a model id, session id or path inside a data folder
+
+
+def clean_reference(value: Any, path: str) -> str | None:
+    """A model reference (``model_id``, ``session_id``, ``model_path``): absent, or text of a sane length."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_REFERENCE_CHARS:
+        raise field_error(path, f"must be text of at most {MAX_REFERENCE_CHARS} characters",
+                          "Use an id from /api/models/list.")
+    return value
+
+
 def parse_request(model: type[BaseModel], data: Any) -> BaseModel:
     """``data`` validated by a pydantic request model; every problem a 400 detail with its field path."""
     try:

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from core.export.sources import checkpoints
 from extensions import db
 from services.errors import NotFoundError, ServiceError
-from services.generation_input import SETTING_LIMITS, clean_prompt, clean_settings, clean_system_prompt  # noqa: F401
+from services.generation_input import (SETTING_LIMITS, clean_prompt, clean_reference, clean_settings,  # noqa: F401
+                                      clean_system_prompt, field_error)
 from services.inference_client import InferenceClient
 from services.models.exports import ExportJob, TestRun
 from services.models.training import TrainingSession
@@ -42,6 +43,9 @@ class Playground:
         ``base:<name>``, ``session:<id>`` (final weights), ``session:<id>:<checkpoint>``, ``export:<id>``,
         or a ``model_path`` inside the project's outputs, exports or model cache."""
         cache = self.app.config["MODEL_CACHE"]
+        model_id = clean_reference(model_id, "model_id")
+        session_id = clean_reference(session_id, "session_id")
+        model_path = clean_reference(model_path, "model_path")
         if session_id and not model_id:
             model_id = f"session:{session_id}"
         if model_path and not model_id:
@@ -200,7 +204,10 @@ class Playground:
 
     def compare(self, data: dict) -> dict:
         """The same prompt and seed through two models (default: the session's base and its fine-tune)."""
-        ids = list(data.get("model_ids") or [])
+        ids = data.get("model_ids") or []
+        if not isinstance(ids, list):
+            raise field_error("model_ids", "must be a list of two model ids")
+        ids = [clean_reference(i, f"model_ids.{n}") for n, i in enumerate(ids[:3])]
         if not ids and data.get("session_id"):
             tuned = self.resolve(session_id=str(data["session_id"]))
             ids = [tuned["base_id"], tuned["id"]]

@@ -52,7 +52,7 @@ def test_reward(body: dict[str, Any]) -> dict[str, Any]:
 def reward_section(body: dict[str, Any]) -> dict[str, Any]:
     """The body's reward as a config's ``reward`` section (what the worker builds rewards from)."""
     if body.get("preset") is not None:
-        if body["preset"] not in PRESETS:
+        if not isinstance(body["preset"], str) or body["preset"] not in PRESETS:
             raise bad_request(f"Unknown preset {body['preset']!r}.", "preset", f"Use one of: {', '.join(PRESETS)}.")
         return {"type": "preset", "preset_name": body["preset"]}
     if body.get("components") is not None:
