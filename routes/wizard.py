@@ -11,10 +11,15 @@ bp = Blueprint("wizard", __name__)
 COOKIE_KEY = "wizard_draft_id"
 
 
-def draft_id() -> str:
-    """The draft's key, kept in Flask's signed session cookie (created on first use; lasts 31 days)."""
+def existing_draft_id() -> str | None:
     value = session.get(COOKIE_KEY)
-    if not isinstance(value, str) or not 16 <= len(value) <= 64:
+    return value if isinstance(value, str) and 16 <= len(value) <= 64 else None
+
+
+def draft_id() -> str:
+    """The draft's key, kept in Flask's signed session cookie (made on the first change; lasts 31 days)."""
+    value = existing_draft_id()
+    if value is None:
         value = wizard_draft.new_draft_id()
         session[COOKIE_KEY] = value
         session.permanent = True
@@ -23,7 +28,8 @@ def draft_id() -> str:
 
 @bp.get("/draft")
 def get_draft():
-    return jsonify(wizard_draft.get(draft_id()))
+    """Reads give the stored draft or the defaults: a browser that only looks stores nothing."""
+    return jsonify(wizard_draft.get(existing_draft_id()))
 
 
 @bp.patch("/draft")
@@ -49,4 +55,4 @@ def model_info():
 
 @bp.get("/estimate")
 def estimate():
-    return jsonify(wizard_estimate.estimate(wizard_draft.get(draft_id())["config"]))
+    return jsonify(wizard_estimate.estimate(wizard_draft.get(existing_draft_id())["config"]))
