@@ -237,26 +237,34 @@ class ExportService:
     def _on_exit(self, export_id: str, status: ExportStatus, manifest: dict | None, error: str | None) -> None:
         with self.app.app_context():
             with self._lock:
-                self._running.pop(export_id, None)
-                self._last_stored.pop(export_id, None)
-                job = db.session.get(ExportJob, export_id)
-                if job is not None and ExportStatus(job.status) is ExportStatus.RUNNING:
-                    if self.shutting_down and status is ExportStatus.CANCELLED:
-                        status, error = ExportStatus.INTERRUPTED, INTERRUPTED_AT_SHUTDOWN
-                    self._transition(job, status, error=error)
-                    job.child_pid = job.child_started = None
-                    if status is ExportStatus.COMPLETED:
-                        job.manifest, job.progress, job.stage = manifest, 1.0, "done"
-                    else:
-                        shutil.rmtree(job.export_dir, ignore_errors=True)  # no half-written files left behind
-                    db.session.commit()
-                    self._announce(job)
-                    if status is ExportStatus.COMPLETED:
-                        safe_emit("export_complete", export_detail(job))
-                    elif status is ExportStatus.FAILED:
-                        safe_emit("export_error", {"export_id": export_id, "session_id": job.session_id,
-                                                   "error": error})
+                try:
+                    self._record_exit(export_id, status, manifest, error)
+                except Exception:  # the row stays running under this boot id: the next start interrupts it
+                    log.exception("could not record the end of export %s (%s)", export_id, status.value)
+                    db.session.rollback()
+                finally:  # only now: shutdown waits until the end is recorded, not just seen
+                    self._running.pop(export_id, None)
+                    self._last_stored.pop(export_id, None)
             self.dispatch()
+
+    def _record_exit(self, export_id: str, status: ExportStatus, manifest: dict | None, error: str | None) -> None:
+        job = db.session.get(ExportJob, export_id)
+        if job is not None and ExportStatus(job.status) is ExportStatus.RUNNING:
+            if self.shutting_down and status is ExportStatus.CANCELLED:
+                status, error = ExportStatus.INTERRUPTED, INTERRUPTED_AT_SHUTDOWN
+            self._transition(job, status, error=error)
+            job.child_pid = job.child_started = None
+            if status is ExportStatus.COMPLETED:
+                job.manifest, job.progress, job.stage = manifest, 1.0, "done"
+            else:
+                shutil.rmtree(job.export_dir, ignore_errors=True)  # no half-written files left behind
+            db.session.commit()
+            self._announce(job)
+            if status is ExportStatus.COMPLETED:
+                safe_emit("export_complete", export_detail(job))
+            elif status is ExportStatus.FAILED:
+                safe_emit("export_error", {"export_id": export_id, "session_id": job.session_id,
+                                           "error": error})
 
     def recover_interrupted(self) -> int:
         """At start-up: exports left running by a server instance that is gone become ``interrupted``
