@@ -11,15 +11,11 @@ bp = Blueprint("wizard", __name__)
 COOKIE_KEY = "wizard_draft_id"
 
 
-def existing_draft_id() -> str | None:
-    value = session.get(COOKIE_KEY)
-    return value if isinstance(value, str) and 16 <= len(value) <= 64 else None
-
-
 def draft_id() -> str:
-    """The draft's key, kept in Flask's signed session cookie (made on the first change; lasts 31 days)."""
-    value = existing_draft_id()
-    if value is None:
+    """The draft's key, kept in Flask's signed session cookie (given on first use, so the requests of one page
+    share it; lasts 31 days). The key alone stores nothing: a draft row exists once something changed it."""
+    value = session.get(COOKIE_KEY)
+    if not isinstance(value, str) or not 16 <= len(value) <= 64:
         value = wizard_draft.new_draft_id()
         session[COOKIE_KEY] = value
         session.permanent = True
@@ -29,7 +25,7 @@ def draft_id() -> str:
 @bp.get("/draft")
 def get_draft():
     """Reads give the stored draft or the defaults: a browser that only looks stores nothing."""
-    return jsonify(wizard_draft.get(existing_draft_id()))
+    return jsonify(wizard_draft.get(draft_id()))
 
 
 @bp.patch("/draft")
@@ -55,4 +51,4 @@ def model_info():
 
 @bp.get("/estimate")
 def estimate():
-    return jsonify(wizard_estimate.estimate(wizard_draft.get(existing_draft_id())["config"]))
+    return jsonify(wizard_estimate.estimate(wizard_draft.get(draft_id())["config"]))

@@ -15,9 +15,9 @@ def test_a_new_browser_gets_the_full_default_config(client):
     assert response.status_code == 200
     assert response.json["config"] == default_config()
     assert response.json["saved"] is False and response.json["updated_at"] is None
+    assert any(h.startswith("session=") for h in response.headers.getlist("Set-Cookie"))  # the key, no row
     changed = client.patch("/api/wizard/draft", json={"training": {"num_epochs": 2}})
     assert changed.json["saved"] is True and changed.json["updated_at"]
-    assert any(h.startswith("session=") for h in changed.headers.getlist("Set-Cookie"))
 
 
 def _draft_rows(app) -> int:
