@@ -311,3 +311,24 @@ def test_queued_exports_start_after_a_restart_and_shutdown_does_not_wait_on_one(
         assert _status(after, "waiting1") == "completed"
     finally:
         after.extensions["tunewright.exports"].shutdown()
+
+
+@pytest.mark.slow
+def test_an_export_ends_its_process_group_when_its_server_dies(tmp_path, trained_session_dir, tiny_model_dir,
+                                                               slow_converter):
+    from core.gguf_tools import TOOLS_ENV
+    from tests.export_fixtures import register_live_session
+
+    server = start_server(tmp_path, **{TOOLS_ENV: str(slow_converter)})
+    try:
+        sid = register_live_session(server, trained_session_dir, tiny_model_dir, "trained1")
+        requests.post(f"{server.url}/api/exports/create", json={"session_id": sid, "format": "gguf",
+                                                                "quantization": "Q8_0"}, timeout=30)
+        converter = _wait(lambda: _converters(psutil.Process(server.process.pid)), 120, "the converter")[0]
+        export_child = converter.parent()
+        assert os.getpgid(export_child.pid) != os.getpgid(server.process.pid)  # Ctrl+C goes to the server only
+        server.process.kill()  # no shutdown hook runs
+        server.process.wait()
+        _wait(lambda: _gone(converter) and _gone(export_child), 15, "the orphaned export and converter to end")
+    finally:
+        stop_server(server)
