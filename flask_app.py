@@ -53,8 +53,10 @@ def main(argv: list[str] | None = None) -> None:
     # SIGTERM (docker stop, systemd) takes the same graceful path as Ctrl+C.
     signal.signal(signal.SIGTERM, _interrupt)
     service = application.extensions["tunewright.training"]
+    exports = application.extensions["tunewright.exports"]
     with application.app_context():
         service.dispatch()  # sessions left queued by the last run
+        exports.dispatch()  # and exports
     try:
         # The Werkzeug server is fine for one machine; see the README for the gunicorn recipe.
         socketio.run(application, host=args.host, port=args.port, allow_unsafe_werkzeug=True, log_output=False)
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         print("Tunewright is stopping: running sessions stop at a checkpoint first…", flush=True)
+        exports.graceful_shutdown()  # nothing to keep: abandoned at once, not waited for
         service.graceful_shutdown()
 
 

@@ -12,9 +12,11 @@ def post_worker_init(worker):
     announce_token(app)
     with app.app_context():
         app.extensions["tunewright.training"].dispatch()
+        app.extensions["tunewright.exports"].dispatch()
 
 
 def worker_exit(server, worker):
     app = getattr(worker, "wsgi", None)
     if app is not None and hasattr(app, "extensions"):
+        app.extensions["tunewright.exports"].graceful_shutdown()
         app.extensions["tunewright.training"].graceful_shutdown()

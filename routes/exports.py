@@ -38,6 +38,12 @@ def cancel(export_id: str):
     return jsonify(export=export_summary(get_export_service().cancel(export_id)))
 
 
+@bp.post("/<export_id>/retry")
+def retry(export_id: str):
+    """Run a failed, cancelled or interrupted export again (it goes back to the queue)."""
+    return jsonify(export=export_summary(get_export_service().retry(export_id)))
+
+
 @bp.delete("/<export_id>")
 def delete(export_id: str):
     get_export_service().delete(export_id)

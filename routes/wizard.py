@@ -12,7 +12,8 @@ COOKIE_KEY = "wizard_draft_id"
 
 
 def draft_id() -> str:
-    """The draft's key, kept in Flask's signed session cookie (created on first use; lasts 31 days)."""
+    """The draft's key, kept in Flask's signed session cookie (given on first use, so the requests of one page
+    share it; lasts 31 days). The key alone stores nothing: a draft row exists once something changed it."""
     value = session.get(COOKIE_KEY)
     if not isinstance(value, str) or not 16 <= len(value) <= 64:
         value = wizard_draft.new_draft_id()
@@ -23,6 +24,7 @@ def draft_id() -> str:
 
 @bp.get("/draft")
 def get_draft():
+    """Reads give the stored draft or the defaults: a browser that only looks stores nothing."""
     return jsonify(wizard_draft.get(draft_id()))
 
 

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import copy
 import secrets
+from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import delete
 
 from core.training_config import ConfigValidationError, default_config, parse_config
 from extensions import db
 from services import configs
 from services.errors import ServiceError
+from services.models.base import utcnow
 from services.models.wizard import WizardDraft
 
 DRAFT_ID_BYTES = 16
+MAX_AGE_DAYS = 30  # the draft cookie lives 31 days: older untouched drafts have no browser left to use them
 
 
 def new_draft_id() -> str:
@@ -39,45 +44,55 @@ def _validated(raw: Any) -> dict[str, Any]:
         raise ServiceError("The draft was not changed: fix the fields below.", details=exc.errors) from None
 
 
-def _row(draft_id: str) -> WizardDraft:
-    row = db.session.get(WizardDraft, draft_id)
-    if row is None:
-        row = WizardDraft(id=draft_id, config=default_config())
-        db.session.add(row)
-        db.session.commit()
-    else:
-        # A draft stored before the schema changed: fields added since get their defaults; one the schema now
-        # refuses (a renamed or removed field) falls back to the default config rather than breaking every step.
-        try:
-            current = parse_config(row.config).model_dump(mode="json")
-        except ConfigValidationError:
-            current = default_config()
-        if current != row.config:
-            row.config = current
-            db.session.commit()
-    return row
+def _current(row: WizardDraft) -> dict[str, Any]:
+    """A draft stored before the schema changed: fields added since get their defaults; one the schema now
+    refuses (a renamed or removed field) falls back to the default config rather than breaking every step."""
+    try:
+        return parse_config(row.config).model_dump(mode="json")
+    except ConfigValidationError:
+        return default_config()
+
+
+def expire_untouched(max_age_days: float = MAX_AGE_DAYS) -> int:
+    """Delete drafts nobody changed for ``max_age_days`` (their browsers' cookies are gone or forgotten)."""
+    cutoff = utcnow() - timedelta(days=max_age_days)
+    removed = db.session.execute(delete(WizardDraft).where(WizardDraft.updated_at < cutoff)).rowcount
+    db.session.commit()
+    return removed or 0
 
 
 def as_json(row: WizardDraft) -> dict[str, Any]:
-    return {"config": row.config, "updated_at": row.updated_at.isoformat()}
+    return {"config": row.config, "updated_at": row.updated_at.isoformat(), "saved": True}
 
 
-def get(draft_id: str) -> dict[str, Any]:
-    return as_json(_row(draft_id))
+def get(draft_id: str | None) -> dict[str, Any]:
+    """The browser's draft, or the defaults (not stored) when it has none yet: reads never write."""
+    row = db.session.get(WizardDraft, draft_id) if draft_id else None
+    if row is None:
+        return {"config": default_config(), "updated_at": None, "saved": False}
+    return {**as_json(row), "config": _current(row)}
 
 
 def update(draft_id: str, partial: Any) -> dict[str, Any]:
     if not isinstance(partial, dict):
         raise ServiceError("Send the fields to change as a JSON object, e.g. {\"training\": {\"num_epochs\": 2}}.")
-    row = _row(draft_id)
-    row.config = _validated(deep_merge(row.config, partial))
-    db.session.commit()
-    return as_json(row)
+    row = db.session.get(WizardDraft, draft_id)
+    return _store(draft_id, row, _validated(deep_merge(_current(row) if row else default_config(), partial)))
 
 
 def replace(draft_id: str, config: dict[str, Any]) -> dict[str, Any]:
-    row = _row(draft_id)
-    row.config = _validated(config)
+    return _store(draft_id, db.session.get(WizardDraft, draft_id), _validated(config))
+
+
+def _store(draft_id: str, row: WizardDraft | None, config: dict[str, Any]) -> dict[str, Any]:
+    """Only a change stores a draft (a look at the defaults stores nothing); each new one sweeps away drafts
+    untouched for :data:`MAX_AGE_DAYS`."""
+    if row is None:
+        expire_untouched()
+        row = WizardDraft(id=draft_id, config=config)
+        db.session.add(row)
+    row.config = config
+    row.updated_at = utcnow()
     db.session.commit()
     return as_json(row)
 

@@ -27,6 +27,8 @@ INDEX_FILE = "vector_index.faiss"
 DOCUMENTS_FILE = "documents.json"
 METADATA_FILE = "embeddings_metadata.json"
 FILES = (CONFIG_FILE, INDEX_FILE, DOCUMENTS_FILE, METADATA_FILE)
+# Written once every new file is staged: from then on the new generation is the index (see RAGStore.save).
+COMMIT_FILE = "commit.json"
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 64
 IVF_POINTS_PER_LIST = 39  # FAISS warns below 39 training points per list
@@ -69,10 +71,44 @@ def _tune(index, config: dict) -> None:
         index.hnsw.efSearch = config.get("ef_search", HNSW_EF_SEARCH)
 
 
+def _staged(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
+
+
+def _write_staged(path: Path, data: Any) -> None:
+    """``data`` as JSON in the staged (``.tmp``) file beside ``path``, on disk before it returns."""
+    with open(_staged(path), "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, ensure_ascii=False, indent=1))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)  # readers never see half a file
+    _write_staged(path, data)
+    os.replace(_staged(path), path)  # readers never see half a file
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def finish_commit(folder: Path) -> bool:
+    """Move the staged files of a save that reached its commit point into place (again: idempotent). A save
+    stopped before that point left only ``.tmp`` files, which are ignored: the previous files stay a whole
+    index. True when there was a commit to finish."""
+    marker = folder / COMMIT_FILE
+    try:
+        names = json.loads(marker.read_text(encoding="utf-8"))["files"]
+    except FileNotFoundError:
+        return False
+    for name in names:
+        try:
+            os.replace(_staged(folder / name), folder / name)
+        except FileNotFoundError:
+            pass  # moved already, by the save itself or an earlier reader
+    marker.unlink(missing_ok=True)
+    return True
 
 
 @dataclass
@@ -88,14 +124,18 @@ class RAGStore:
         import faiss
 
         folder = Path(folder)
-        missing = [name for name in FILES if not (folder / name).is_file()]
-        if missing:
-            raise FileNotFoundError(f"{folder} is not a RAG index: missing {', '.join(missing)}")
-        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-        index = faiss.read_index(str(folder / INDEX_FILE))
+        for _attempt in range(3):
+            finish_commit(folder)  # a save interrupted after its commit point (a crash): completed here
+            missing = [name for name in FILES if not (folder / name).is_file()]
+            if missing:
+                raise FileNotFoundError(f"{folder} is not a RAG index: missing {', '.join(missing)}")
+            config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+            index = faiss.read_index(str(folder / INDEX_FILE))
+            documents = json.loads((folder / DOCUMENTS_FILE).read_text(encoding="utf-8"))
+            metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+            if not (folder / COMMIT_FILE).exists():
+                break  # no save committed while these were read: they belong together
         _tune(index, config)
-        documents = json.loads((folder / DOCUMENTS_FILE).read_text(encoding="utf-8"))
-        metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
         if index.ntotal != len(documents):
             raise ValueError(f"{folder}: the index holds {index.ntotal} vectors for {len(documents)} documents")
         return cls(folder, config, documents, index, metadata)
@@ -136,15 +176,22 @@ class RAGStore:
         return new_docs
 
     def save(self) -> None:
+        """Replace the index and its documents together. Every file is first staged (``.tmp``); the commit
+        marker then makes the new set the index, and the renames follow. A crash before the marker leaves
+        the previous files whole; one after it is finished by the next :meth:`load` - a reader never pairs
+        an index with documents of another generation."""
         import faiss
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / (INDEX_FILE + ".tmp")
-        faiss.write_index(self.index, str(tmp))
-        os.replace(tmp, self.folder / INDEX_FILE)
-        _write_json(self.folder / DOCUMENTS_FILE, self.documents)
-        _write_json(self.folder / METADATA_FILE, self.metadata)
-        _write_json(self.folder / CONFIG_FILE, self.config)
+        finish_commit(self.folder)
+        index_path = self.folder / INDEX_FILE
+        faiss.write_index(self.index, str(_staged(index_path)))
+        _fsync(_staged(index_path))
+        _write_staged(self.folder / DOCUMENTS_FILE, self.documents)
+        _write_staged(self.folder / METADATA_FILE, self.metadata)
+        _write_staged(self.folder / CONFIG_FILE, self.config)
+        _write_json(self.folder / COMMIT_FILE, {"files": [DOCUMENTS_FILE, METADATA_FILE, CONFIG_FILE, INDEX_FILE]})
+        finish_commit(self.folder)
 
 
 def build_store(folder: str | os.PathLike, rows: list[dict], settings: dict, *,

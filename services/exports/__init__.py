@@ -9,7 +9,12 @@ EXTENSION_KEY = "tunewright.exports"
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION_KEY] = ExportService(app)
+    """Register the service and mark exports orphaned by a previous server as interrupted (a DB fix-up only:
+    queued exports start when the server runs, from the same hooks as the training queue)."""
+    service = ExportService(app)
+    app.extensions[EXTENSION_KEY] = service
+    if app.config.get("AUTO_MIGRATE"):
+        service.recover_interrupted()
 
 
 def get_export_service() -> ExportService:

@@ -2,14 +2,15 @@
 code that writes an export's status (through :meth:`ExportService._transition`)."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
-import tarfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from multiprocessing import connection as mp_connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,14 @@ from sqlalchemy import select
 
 from core.export import EXPORTERS, QUANTIZATIONS
 from extensions import db
-from services.errors import NotFoundError, ServiceError
-from services.exports.status import ACTIVE, ExportStatus, check_transition
+from services.archive import stream_tar_gz
+from services.errors import ConflictError, NotFoundError, ServiceError
+from services.exports.status import ACTIVE, RETRYABLE, ExportStatus, check_transition
 from services.models.base import utcnow
 from services.models.exports import ExportJob
 from services.session_models import ollama_base, session_settings, session_source
 from services.storage import UnsafePathError, resolve_inside
+from services.training.liveness import owner_alive, process_started
 from websockets.emit import safe_emit
 
 if TYPE_CHECKING:
@@ -30,8 +33,13 @@ if TYPE_CHECKING:
 
     from services.exports.supervisor import ExportSupervisor
 
+log = logging.getLogger(__name__)
+
 EXPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 LOG_FILE = "export.log"
+_KEEP = object()  # "leave the error as it is" in _transition
+INTERRUPTED_AT_START = "The server stopped while this export ran; nothing of it was kept. Retry runs it again."
+INTERRUPTED_AT_SHUTDOWN = "The server shut down during this export; nothing of it was kept. Retry runs it again."
 
 
 def export_summary(job: ExportJob) -> dict[str, Any]:
@@ -57,6 +65,10 @@ class ExportService:
         self._running: dict[str, "ExportSupervisor"] = {}
         self.capacity = int(app.config.get("MAX_CONCURRENT_EXPORTS") or 1)
         self._last_stored: dict[str, float] = {}
+        # This server instance: exports it runs carry this id (see recover_interrupted).
+        self.boot_id = uuid.uuid4().hex
+        self.server_started = process_started(os.getpid())
+        self.shutting_down = False
 
     # -- queries --------------------------------------------------------------------------------------------
     def get(self, export_id: str) -> ExportJob:
@@ -108,21 +120,33 @@ class ExportService:
         with self._lock:
             job = self.get(export_id)
             status = ExportStatus(job.status)
-            if status is ExportStatus.QUEUED:
-                self._transition(job, ExportStatus.CANCELLED, error=None)
+            supervisor = self._running.get(export_id)
+            if status is ExportStatus.RUNNING and supervisor is not None:
+                supervisor.cancel()  # the supervisor records it as cancelled
+            elif status in ACTIVE:  # queued, or running under a server that is gone: end its child, record here
+                self._end_orphan(job, ExportStatus.CANCELLED, error=None)
                 db.session.commit()
                 self._announce(job)
-            elif status is ExportStatus.RUNNING and export_id in self._running:
-                self._running[export_id].cancel()  # the supervisor records it as cancelled
-            elif status not in ACTIVE:
-                from services.errors import ConflictError
-
+            else:
                 raise ConflictError(f"Export {export_id} is {status.value}; only queued or running exports cancel.")
             return job
 
-    def delete(self, export_id: str) -> None:
-        from services.errors import ConflictError
+    def retry(self, export_id: str) -> ExportJob:
+        """Queue a failed, cancelled or interrupted export again, with the same settings."""
+        with self._lock:
+            job = self.get(export_id)
+            if ExportStatus(job.status) not in RETRYABLE:
+                raise ConflictError(f"Export {export_id} is {job.status}; only "
+                                    f"{', '.join(s.value for s in RETRYABLE)} exports run again.")
+            self._transition(job, ExportStatus.QUEUED, error=None)
+            job.stage, job.progress, job.message, job.manifest = None, 0.0, None, None
+            job.started_at = job.finished_at = None
+            db.session.commit()
+            self._announce(job)
+        self.dispatch()
+        return job
 
+    def delete(self, export_id: str) -> None:
         with self._lock:
             job = self.get(export_id)
             if ExportStatus(job.status) in ACTIVE:
@@ -133,11 +157,45 @@ class ExportService:
         shutil.rmtree(folder, ignore_errors=True)
         safe_emit("export_deleted", {"export_id": export_id})
 
+    def drop_session(self, session_id: str, timeout: float = 30) -> int:
+        """Before a session is deleted: end its queued and running exports (their children and converters
+        included), delete their rows and its whole ``exports/<session>/`` folder. Returns the rows removed."""
+        with self._lock:
+            jobs = db.session.execute(select(ExportJob).where(ExportJob.session_id == session_id)).scalars().all()
+            waiting = []
+            for job in jobs:
+                supervisor = self._running.get(job.id)
+                if supervisor is not None:
+                    supervisor.cancel()
+                    waiting.append(supervisor)
+                elif ExportStatus(job.status) in ACTIVE:
+                    self._end_orphan(job, ExportStatus.CANCELLED, error=None)
+            db.session.commit()
+        # No child may still write into the folder removed below. Their sentinels say when they are gone (the
+        # supervisors reap them: waiting here must not).
+        sentinels = [s.process.sentinel for s in waiting if s.process is not None]
+        if sentinels:
+            deadline = time.monotonic() + timeout
+            while sentinels and time.monotonic() < deadline:
+                ready = mp_connection.wait(sentinels, timeout=max(0.0, deadline - time.monotonic()))
+                sentinels = [s for s in sentinels if s not in ready]
+        with self._lock:
+            jobs = db.session.execute(select(ExportJob).where(ExportJob.session_id == session_id)).scalars().all()
+            for job in jobs:
+                db.session.delete(job)
+            db.session.commit()
+        shutil.rmtree(resolve_inside(self.app.config["EXPORT_FOLDER"], session_id), ignore_errors=True)
+        for job in jobs:
+            safe_emit("export_deleted", {"export_id": job.id})
+        return len(jobs)
+
     # -- queue ----------------------------------------------------------------------------------------------
     def dispatch(self) -> None:
         from services.exports.supervisor import ExportSupervisor
 
         with self._lock:
+            if self.shutting_down:
+                return
             while len(self._running) < self.capacity:
                 job = db.session.execute(select(ExportJob).where(ExportJob.status == ExportStatus.QUEUED.value)
                                          .order_by(ExportJob.created_at).limit(1)).scalar_one_or_none()
@@ -153,9 +211,12 @@ class ExportService:
                 supervisor = ExportSupervisor(job.id, spec, self._on_progress, self._on_exit)
                 self._transition(job, ExportStatus.RUNNING)
                 job.started_at = utcnow()
+                job.server_pid, job.server_boot_id = os.getpid(), self.boot_id
+                job.server_started = self.server_started
                 db.session.commit()
                 self._running[job.id] = supervisor
                 job.child_pid = supervisor.start()
+                job.child_started = process_started(job.child_pid)
                 db.session.commit()
                 self._announce(job)
 
@@ -176,28 +237,83 @@ class ExportService:
     def _on_exit(self, export_id: str, status: ExportStatus, manifest: dict | None, error: str | None) -> None:
         with self.app.app_context():
             with self._lock:
-                self._running.pop(export_id, None)
-                self._last_stored.pop(export_id, None)
-                job = db.session.get(ExportJob, export_id)
-                if job is not None:
-                    self._transition(job, status, error=error)
-                    job.child_pid = None
-                    if status is ExportStatus.COMPLETED:
-                        job.manifest, job.progress, job.stage = manifest, 1.0, "done"
-                    else:
-                        shutil.rmtree(job.export_dir, ignore_errors=True)  # no half-written files left behind
-                    db.session.commit()
-                    self._announce(job)
-                    if status is ExportStatus.COMPLETED:
-                        safe_emit("export_complete", export_detail(job))
-                    elif status is ExportStatus.FAILED:
-                        safe_emit("export_error", {"export_id": export_id, "session_id": job.session_id,
-                                                   "error": error})
+                try:
+                    self._record_exit(export_id, status, manifest, error)
+                except Exception:  # the row stays running under this boot id: the next start interrupts it
+                    log.exception("could not record the end of export %s (%s)", export_id, status.value)
+                    db.session.rollback()
+                finally:  # only now: shutdown waits until the end is recorded, not just seen
+                    self._running.pop(export_id, None)
+                    self._last_stored.pop(export_id, None)
             self.dispatch()
 
+    def _record_exit(self, export_id: str, status: ExportStatus, manifest: dict | None, error: str | None) -> None:
+        job = db.session.get(ExportJob, export_id)
+        if job is not None and ExportStatus(job.status) is ExportStatus.RUNNING:
+            if self.shutting_down and status is ExportStatus.CANCELLED:
+                status, error = ExportStatus.INTERRUPTED, INTERRUPTED_AT_SHUTDOWN
+            self._transition(job, status, error=error)
+            job.child_pid = job.child_started = None
+            if status is ExportStatus.COMPLETED:
+                job.manifest, job.progress, job.stage = manifest, 1.0, "done"
+            else:
+                shutil.rmtree(job.export_dir, ignore_errors=True)  # no half-written files left behind
+            db.session.commit()
+            self._announce(job)
+            if status is ExportStatus.COMPLETED:
+                safe_emit("export_complete", export_detail(job))
+            elif status is ExportStatus.FAILED:
+                safe_emit("export_error", {"export_id": export_id, "session_id": job.session_id,
+                                           "error": error})
+
+    def recover_interrupted(self) -> int:
+        """At start-up: exports left running by a server instance that is gone become ``interrupted``
+        (deletable, re-runnable); a child of theirs still running is killed with its converter first.
+        Queued exports stay queued: :meth:`dispatch` starts them once the server runs."""
+        with self.app.app_context(), self._lock:
+            rows = db.session.execute(select(ExportJob).where(
+                ExportJob.status == ExportStatus.RUNNING.value)).scalars().all()
+            changed = 0
+            for job in rows:
+                if job.id in self._running or owner_alive(job, self.boot_id):
+                    continue  # run by another live server process (e.g. `flask db upgrade` started beside it)
+                self._end_orphan(job, ExportStatus.INTERRUPTED, error=INTERRUPTED_AT_START)
+                changed += 1
+            db.session.commit()
+            return changed
+
+    def _end_orphan(self, job: ExportJob, status: ExportStatus, error: object = _KEEP) -> None:
+        """Record the end of an export that no supervisor of this server watches (queued, or its server is
+        gone): kill its child group if it still runs, and remove the half-written folder."""
+        from services.exports.supervisor import kill_process_group
+
+        if job.child_pid and job.child_started is not None:
+            kill_process_group(job.child_pid, job.child_started)
+        self._transition(job, status, error=error)
+        job.child_pid = job.child_started = None
+        if ExportStatus(job.status) is not ExportStatus.COMPLETED:
+            shutil.rmtree(job.export_dir, ignore_errors=True)
+
     def shutdown(self, timeout: float = 30) -> bool:
+        """Kill every export child (and its converter) and wait for the supervisors to record it (tests)."""
         for supervisor in list(self._running.values()):
             supervisor.cancel()
+        return self._wait_for_supervisors(timeout)
+
+    def graceful_shutdown(self, timeout: float = 30) -> bool:
+        """The server is stopping: an export has no checkpoint to keep, so each running one is abandoned at
+        once (its process group killed, recorded ``interrupted``) rather than keeping the server's exit waiting
+        on a non-daemon child; queued ones stay queued for the next start."""
+        with self._lock:
+            self.shutting_down = True
+            supervisors = list(self._running.values())
+        if supervisors:
+            log.info("abandoning %d running export(s) before exiting", len(supervisors))
+        for supervisor in supervisors:
+            supervisor.cancel()
+        return self._wait_for_supervisors(timeout)
+
+    def _wait_for_supervisors(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while self._running and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -218,32 +334,13 @@ class ExportService:
         return path
 
     def archive(self, export_id: str, session_id: str | None = None) -> tuple[str, Iterator[bytes]]:
-        """A streamed ``.tar.gz`` of the export (manifest first). A thread writes the archive into a pipe while
-        the response reads it, so memory stays bounded whatever the file sizes (tarfile has no pull mode)."""
+        """A streamed ``.tar.gz`` of the export (manifest first, then its manifest's files). Nothing runs
+        until the response is read, and an export deleted meanwhile ends the stream with an error."""
         job = self._completed(export_id, session_id)
         root = resolve_inside(self.app.config["EXPORT_FOLDER"], job.session_id, job.id)
         names = ["manifest.json"] + [f["name"] for f in job.manifest.get("files", [])]
         prefix = f"{job.session_id}-{job.id}"
-        read_fd, write_fd = os.pipe()
-
-        def write() -> None:
-            with os.fdopen(write_fd, "wb") as sink:
-                try:
-                    with tarfile.open(fileobj=sink, mode="w|gz") as tar:
-                        for name in names:
-                            path = resolve_inside(root, name)
-                            if path.is_file():
-                                tar.add(path, arcname=f"{prefix}/{name}")
-                except BrokenPipeError:
-                    pass  # the client went away
-
-        def chunks() -> Iterator[bytes]:
-            with os.fdopen(read_fd, "rb") as source:
-                while block := source.read(1 << 16):
-                    yield block
-
-        threading.Thread(target=write, name=f"tar-{export_id}", daemon=True).start()
-        return f"{prefix}.tar.gz", chunks()
+        return f"{prefix}.tar.gz", stream_tar_gz(root, prefix, names)
 
     # -- helpers --------------------------------------------------------------------------------------------
     def _completed(self, export_id: str, session_id: str | None) -> ExportJob:
@@ -254,12 +351,12 @@ class ExportService:
             raise NotFoundError(f"Export {export_id} is {job.status}: nothing to download yet.")
         return job
 
-    def _transition(self, job: ExportJob, new: ExportStatus, error: object = ...) -> None:
+    def _transition(self, job: ExportJob, new: ExportStatus, error: object = _KEEP) -> None:
         check_transition(ExportStatus(job.status), new)
         job.status = new.value
         if new not in ACTIVE:
             job.finished_at = utcnow()
-        if error is not ...:
+        if error is not _KEEP:
             job.error = error
 
     def _announce(self, job: ExportJob) -> None:

@@ -12,16 +12,20 @@ class ExportStatus(str, Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # its server stopped (or died) while it ran: nothing kept, re-runnable
 
 
 TRANSITIONS: dict[ExportStatus, frozenset[ExportStatus]] = {
     ExportStatus.QUEUED: frozenset({ExportStatus.RUNNING, ExportStatus.CANCELLED, ExportStatus.FAILED}),
-    ExportStatus.RUNNING: frozenset({ExportStatus.COMPLETED, ExportStatus.FAILED, ExportStatus.CANCELLED}),
+    ExportStatus.RUNNING: frozenset({ExportStatus.COMPLETED, ExportStatus.FAILED, ExportStatus.CANCELLED,
+                                     ExportStatus.INTERRUPTED}),
     ExportStatus.COMPLETED: frozenset(),
-    ExportStatus.FAILED: frozenset(),
-    ExportStatus.CANCELLED: frozenset(),
+    ExportStatus.FAILED: frozenset({ExportStatus.QUEUED}),
+    ExportStatus.CANCELLED: frozenset({ExportStatus.QUEUED}),
+    ExportStatus.INTERRUPTED: frozenset({ExportStatus.QUEUED}),
 }
 ACTIVE = frozenset({ExportStatus.QUEUED, ExportStatus.RUNNING})
+RETRYABLE = frozenset(s for s, targets in TRANSITIONS.items() if ExportStatus.QUEUED in targets)
 
 
 class InvalidExportTransition(ConflictError):

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import time
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from extensions import socketio
 from services.exports.status import ExportStatus, outcome_status
+from services.training.liveness import same_process_alive
 from services.training.supervisor import SIGNAL_NAMES, tail_lines
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,24 @@ PROGRESS_EVERY = 0.5  # seconds between stored progress rows (every event is sti
 
 OnProgress = Callable[[str, dict], None]
 OnExit = Callable[[str, ExportStatus, dict | None, str | None], None]
+
+
+def kill_process_group(pid: int, started: float | None = None) -> bool:
+    """SIGKILL the export child ``pid`` and its process group (it leads one: core.export.worker), if it is still
+    the process that started at ``started`` (None: trust the PID, for a child of this server). True if one ran."""
+    if started is not None and not same_process_alive(pid, started):
+        return False
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+            return True
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:  # the child has not made its group yet, so it has started nothing either
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 class ExportSupervisor:
@@ -50,10 +70,11 @@ class ExportSupervisor:
         return self.process.pid
 
     def cancel(self) -> None:
-        """An export is a few native steps with nothing worth keeping half-way: cancelling kills the child."""
+        """An export is a few native steps with nothing worth keeping half-way: cancelling kills the child
+        and everything it started (llama.cpp's converter runs in its process group)."""
         self.cancelled = True
-        if self.process is not None and self.process.is_alive():
-            self.process.kill()
+        if self.process is not None and self.process.is_alive():  # not reaped: its PID is still its own
+            kill_process_group(self.process.pid)
 
     def _loop(self) -> None:
         try:

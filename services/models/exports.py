@@ -28,6 +28,11 @@ class ExportJob(db.Model):
     manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     export_dir: Mapped[str] = mapped_column(String(512), nullable=False)
     child_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Who runs it (as on training sessions): a restarted server tells its own exports from a dead server's.
+    child_started: Mapped[float | None] = mapped_column(Float, nullable=True)
+    server_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    server_boot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    server_started: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

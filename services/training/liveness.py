@@ -29,3 +29,13 @@ def same_process_alive(pid: int | None, started: float | None) -> bool:
     if started is None:
         return True
     return abs(now_started - started) <= START_TIME_TOLERANCE
+
+
+def owner_alive(row, boot_id: str) -> bool:
+    """Is the server instance recorded on ``row`` (``server_boot_id``, ``server_pid``, ``server_started``: a
+    training session or an export) still running? ``boot_id`` is this server instance's own id."""
+    if row.server_boot_id == boot_id:
+        return True
+    if row.server_pid == os.getpid():
+        return False  # our PID, another instance: the recorded owner died and the PID was reused
+    return same_process_alive(row.server_pid, row.server_started)

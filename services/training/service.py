@@ -24,7 +24,7 @@ from services.models.base import utcnow
 from services.models.training import TrainingSession
 from services.storage import check_free_disk, resolve_inside
 from services.training import records
-from services.training.liveness import process_started, same_process_alive
+from services.training.liveness import owner_alive, process_started, same_process_alive
 from services.training.rollout_engine import check_rollout_engine
 from services.training.status import ACTIVE, LIVE, RESUMABLE, Status, check_transition
 from websockets.emit import safe_emit
@@ -181,6 +181,9 @@ class TrainingService:
             if Status(session.status) in ACTIVE:
                 raise ConflictError(f"Session {session_id} is {session.status}: stop it before deleting it.")
             folder = resolve_inside(self.app.config["OUTPUT_FOLDER"], session.id)
+            exports = self.app.extensions.get("tunewright.exports")
+            if exports is not None:  # its exports go with it: running ones end, exports/<id>/ is removed
+                exports.drop_session(session.id)
             db.session.delete(session)
             db.session.commit()
         shutil.rmtree(folder, ignore_errors=True)
@@ -282,11 +285,7 @@ class TrainingService:
             return changed
 
     def _owner_alive(self, session: TrainingSession) -> bool:
-        if session.server_boot_id == self.boot_id:
-            return True
-        if session.server_pid == os.getpid():
-            return False  # our PID, another instance: the recorded owner died and the PID was reused
-        return same_process_alive(session.server_pid, session.server_started)
+        return owner_alive(session, self.boot_id)
 
     def shutdown(self, timeout: float = 30) -> bool:
         """Kill every child and wait for the supervisors to record it (tests, app teardown)."""

@@ -15,7 +15,7 @@ let checkpointsBySession = {};
 
 function statusBadge(status) {
   const colour = { completed: "success", failed: "danger", running: "primary", queued: "secondary",
-    cancelled: "warning" }[status] || "secondary";
+    cancelled: "warning", interrupted: "warning" }[status] || "secondary";
   return el("span", { class: `badge text-bg-${colour}`, "data-field": "status", text: status });
 }
 
@@ -33,6 +33,11 @@ function renderRow(exp) {
     actions.append(el("button", { class: "btn btn-outline-warning btn-sm py-0", type: "button", text: "Cancel",
       onclick: () => post(`/api/exports/${exp.id}/cancel`).catch((e) => showErrors(e, form, errorBox)) }));
   } else {
+    if (["failed", "cancelled", "interrupted"].includes(exp.status)) {
+      actions.append(el("button", { class: "btn btn-outline-primary btn-sm py-0 me-1", type: "button", text: "Retry",
+        onclick: () => post(`/api/exports/${exp.id}/retry`).then((r) => renderRow(r.export))
+          .catch((e) => showErrors(e, form, errorBox)) }));
+    }
     actions.append(el("button", { class: "btn btn-outline-danger btn-sm py-0", type: "button", text: "Delete",
       onclick: () => del(`/api/exports/${exp.id}`).then(() => { rows.get(exp.id)?.remove(); rows.delete(exp.id); })
         .catch((e) => showErrors(e, form, errorBox)) }));

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from core.model_tags import UnknownModelName, resolve_model_name
 from core.rag.chunking import chunk_text, row_text
 from core.rag.embeddings import bundled_model_dir, resolve_embedding_model
+from core.rag import store as store_module
 from core.rag.store import FILES, RAGStore, build_store, choose_index_type
 from tests.core.test_methods import files_in, run_method
 from tests.rag_fixtures import ADDED_FACT, ADDED_QUESTION, CAPITAL_QUESTION, FACT_ROWS
@@ -66,6 +68,51 @@ def test_store_finds_the_fact_first_grows_and_survives_reload(tmp_path, index_ty
     assert "Quelmont" in reloaded.search(CAPITAL_QUESTION, top_k=1)[0]["text"]
     metadata = json.loads((tmp_path / "embeddings_metadata.json").read_text())
     assert metadata["dimension"] == 384 and metadata["count"] == reloaded.size and metadata["normalized"]
+
+
+def _pair(folder):
+    """What a reader gets: the index size, and the documents (which must be that many)."""
+    loaded = RAGStore.load(folder)
+    assert loaded.index.ntotal == loaded.size
+    return loaded.size, [d["text"] for d in loaded.documents]
+
+
+def test_a_save_that_fails_before_its_documents_are_written_leaves_the_old_index_whole(tmp_path, monkeypatch):
+    store = build_store(tmp_path, FACT_ROWS, SETTINGS)
+    before = _pair(tmp_path)
+    real = store_module.json.dumps
+
+    def fail_on_documents(data, *args, **kwargs):
+        if isinstance(data, list):  # documents.json is the one list the store writes
+            raise OSError("disk full")
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.json, "dumps", fail_on_documents)
+    with pytest.raises(OSError):
+        store.add([ADDED_FACT], source="notes")
+    monkeypatch.undo()
+    assert _pair(tmp_path) == before  # the previous index with its own documents: retrieval still works
+    assert "Quelmont" in RAGStore.load(tmp_path).search(CAPITAL_QUESTION, top_k=1)[0]["text"]
+    RAGStore.load(tmp_path).add([ADDED_FACT], source="notes")  # and the next save goes through
+    assert _pair(tmp_path)[0] == before[0] + 1
+
+
+def test_a_save_that_crashes_between_its_renames_is_completed_by_the_next_load(tmp_path, monkeypatch):
+    store = build_store(tmp_path, FACT_ROWS, SETTINGS)
+    real = os.replace
+
+    def crash_before_the_index(src, dst):
+        if str(dst).endswith(store_module.INDEX_FILE):
+            raise KeyboardInterrupt  # the process dies with the new documents in place, the old index not
+        return real(src, dst)
+
+    monkeypatch.setattr(store_module.os, "replace", crash_before_the_index)
+    with pytest.raises(KeyboardInterrupt):
+        store.add([ADDED_FACT], source="notes")
+    monkeypatch.undo()
+    size, texts = _pair(tmp_path)
+    assert size == len(FACT_ROWS) + 1 and texts[-1] == ADDED_FACT
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)  # nothing staged is left over
 
 
 @pytest.mark.slow

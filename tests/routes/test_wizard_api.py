@@ -14,8 +14,50 @@ def test_a_new_browser_gets_the_full_default_config(client):
     response = client.get("/api/wizard/draft")
     assert response.status_code == 200
     assert response.json["config"] == default_config()
-    assert response.json["updated_at"]
-    assert any(h.startswith("session=") for h in response.headers.getlist("Set-Cookie"))
+    assert response.json["saved"] is False and response.json["updated_at"] is None
+    assert any(h.startswith("session=") for h in response.headers.getlist("Set-Cookie"))  # the key, no row
+    changed = client.patch("/api/wizard/draft", json={"training": {"num_epochs": 2}})
+    assert changed.json["saved"] is True and changed.json["updated_at"]
+
+
+def _draft_rows(app) -> int:
+    from extensions import db
+    from services.models.wizard import WizardDraft
+
+    with app.app_context():
+        return db.session.execute(db.select(db.func.count()).select_from(WizardDraft)).scalar_one()
+
+
+def test_cookieless_reads_store_no_draft(app):
+    for _ in range(25):  # a fresh browser (or a script) each time: no cookie is ever sent back
+        assert app.test_client().get("/api/wizard/draft").status_code == 200
+        assert app.test_client().get("/wizard/model").status_code == 200
+    assert app.test_client().get("/api/wizard/estimate").status_code == 200
+    assert _draft_rows(app) == 0
+    app.test_client().patch("/api/wizard/draft", json={"training": {"num_epochs": 2}})
+    assert _draft_rows(app) == 1
+
+
+def test_untouched_drafts_expire_when_a_new_one_is_stored(app):
+    from datetime import timedelta
+
+    from extensions import db
+    from services.models.base import utcnow
+    from services.models.wizard import WizardDraft
+    from services.wizard_draft import MAX_AGE_DAYS
+
+    old, recent = app.test_client(), app.test_client()
+    old.patch("/api/wizard/draft", json={"training": {"num_epochs": 3}})
+    recent.patch("/api/wizard/draft", json={"training": {"num_epochs": 4}})
+    with app.app_context():
+        rows = db.session.execute(db.select(WizardDraft).order_by(WizardDraft.created_at)).scalars().all()
+        rows[0].updated_at = utcnow() - timedelta(days=MAX_AGE_DAYS + 1)
+        rows[1].updated_at = utcnow() - timedelta(days=MAX_AGE_DAYS - 1)
+        db.session.commit()
+    app.test_client().patch("/api/wizard/draft", json={"training": {"num_epochs": 2}})
+    assert _draft_rows(app) == 2  # the new one and the recent one
+    assert old.get("/api/wizard/draft").json["saved"] is False
+    assert recent.get("/api/wizard/draft").json["config"]["training"]["num_epochs"] == 4.0
 
 
 def test_patch_deep_merges_objects_and_replaces_lists_and_scalars(client):
