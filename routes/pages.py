@@ -1,6 +1,7 @@
 """Server-rendered wizard pages. Later issues fill each step; the layout and navigation live here."""
 from flask import Blueprint, abort, current_app, render_template
 
+from routes.wizard import draft_id
 from services.model_catalog import list_models
 
 bp = Blueprint("pages", __name__)
@@ -33,6 +34,7 @@ def index():
 def wizard_step(step: str):
     if step not in _STEP_LABELS:
         abort(404, description=f"No wizard step named {step!r}.")
+    draft_id()  # the page hands out the draft key, so its scripts' first GET and PATCH share one draft
     context = {"step": step, "label": _STEP_LABELS[step]}
     if step == "model":
         context["models"] = list_models(current_app.config["MODEL_CACHE"])

@@ -190,8 +190,7 @@ def _clipped_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-TEXT_FIELDS = ("path", "source", "split", "config_name", "format", "instruction_field", "response_field",
-               "template_id")
+TEXT_FIELDS = ("path", "source", "split", "config_name", "format", "instruction_field", "response_field")
 MAX_FIELD_CHARS = 1024  # a path, a Hub id, a column name: longer is never real (and the OS refuses long names)
 
 
@@ -205,6 +204,10 @@ def _check_text_fields(payload: dict) -> None:
         if value is not None and (not isinstance(value, str) or len(value) > MAX_FIELD_CHARS):
             raise ServiceError(f"{name} must be text of at most {MAX_FIELD_CHARS} characters.",
                                details=[{"path": name, "message": "text expected", "hint": ""}])
+    template = payload.get("template_id")
+    if template is not None and (isinstance(template, bool) or not isinstance(template, (int, str))):
+        raise ServiceError("template_id must be a template's id.",
+                           details=[{"path": "template_id", "message": "an id expected", "hint": ""}])
 
 
 def preview(payload: dict) -> dict[str, Any]:

@@ -38,6 +38,17 @@ def test_cookieless_reads_store_no_draft(app):
     assert _draft_rows(app) == 1
 
 
+def test_a_wizard_page_hands_out_the_draft_key_its_scripts_then_share(app):
+    """A first visit: the page's own GET of the draft and a change sent at once must land in one draft (each
+    request without the key would otherwise get a key of its own, and the last cookie set would win)."""
+    browser = app.test_client()
+    page = browser.get("/wizard/model")
+    assert "session=" in page.headers.get("Set-Cookie", "")
+    assert browser.patch("/api/wizard/draft", json={"model": {"name": "Qwen/Qwen3-8B"}}).status_code == 200
+    assert browser.get("/api/wizard/draft").json["config"]["model"]["name"] == "Qwen/Qwen3-8B"
+    assert _draft_rows(app) == 1
+
+
 def test_untouched_drafts_expire_when_a_new_one_is_stored(app):
     from datetime import timedelta
 
