@@ -115,27 +115,29 @@ def refuse_amx_to_this_process() -> bool:
     it lets one AMX machine check the other machines' path. Irreversible for the process; Linux x86-64 only
     (returns False elsewhere). Call it before llama.cpp or torch first uses the CPU backend."""
     import ctypes
+    import errno
     import platform
-    import struct
+
+    from core.sandbox.seccomp import (ARCH, ARG0, AUDIT_ARCH_X86_64, JEQ_K, LD_W_ABS, NR, RET_K, SECCOMP_RET_ALLOW,
+                                      SECCOMP_RET_ERRNO, assemble)
 
     if platform.system() != "Linux" or platform.machine() != "x86_64":
         return False
-    ld_w_abs, jeq_k, ret_k = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
-    allow, eperm = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
-    arch_x86_64, sys_arch_prctl, arch_req_xcomp_perm = 0xC000003E, 158, 0x1023
-    program = [  # seccomp_data: nr at 0, arch at 4, args[0] (low half) at 16
-        (ld_w_abs, 0, 0, 4), (jeq_k, 0, 5, arch_x86_64),
-        (ld_w_abs, 0, 0, 0), (jeq_k, 0, 3, sys_arch_prctl),
-        (ld_w_abs, 0, 0, 16), (jeq_k, 0, 1, arch_req_xcomp_perm),
-        (ret_k, 0, 0, eperm), (ret_k, 0, 0, allow)]
-    filters = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in program))
+    sys_arch_prctl, arch_req_xcomp_perm = 158, 0x1023
+    program = assemble([
+        (LD_W_ABS, ARCH), (JEQ_K, AUDIT_ARCH_X86_64, None, "allow"),
+        (LD_W_ABS, NR), (JEQ_K, sys_arch_prctl, None, "allow"),
+        (LD_W_ABS, ARG0), (JEQ_K, arch_req_xcomp_perm, "deny", "allow"),
+        "deny", (RET_K, SECCOMP_RET_ERRNO | errno.EPERM),
+        "allow", (RET_K, SECCOMP_RET_ALLOW)])
+    instructions = ctypes.create_string_buffer(program, len(program))
 
     class SockFprog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
-    fprog = SockFprog(len(program), ctypes.addressof(filters))
+    fprog = SockFprog(len(program) // 8, ctypes.addressof(instructions))
     if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
         return False
     return libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) == 0

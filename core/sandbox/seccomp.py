@@ -54,7 +54,7 @@ X86_64_SOCKET, X86_64_CLONE, X86_64_CLONE3 = 41, 56, 435
 CLONE_NEWUSER = 0x10000000
 
 
-def _assemble(program: list[tuple | str]) -> bytes:
+def assemble(program: list[tuple | str]) -> bytes:
     """Classic BPF from ``(opcode, k, jump_if_true, jump_if_false)`` rows whose jumps name labels; a label is a
     row of one string, marking the instruction after it."""
     labels, at = {}, 0
@@ -93,4 +93,4 @@ def deny_list_program(machine: str | None = None) -> bytes | None:
         # clone3 hides its flags behind a pointer: ENOSYS makes the C library fall back to clone, checked above
         "no_clone3", (RET_K, SECCOMP_RET_ERRNO | errno.ENOSYS),
         "deny", (RET_K, SECCOMP_RET_ERRNO | errno.EPERM)]
-    return _assemble(program)
+    return assemble(program)
