@@ -1,5 +1,5 @@
 """System prompt templates JSON API (``/api/prompt-templates``)."""
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from services import prompt_templates
 from routes.request_json import json_body

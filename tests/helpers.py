@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 TEST_DATABASE_ENV = "TUNEWRIGHT_TEST_DATABASE_URL"
@@ -61,3 +62,14 @@ def build_tiny_model(folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return Path(folder)
+
+
+def poll(client, url: str, key: str, timeout: float = 240) -> dict:
+    """GET ``url`` until the object under ``key`` has left queued/running (a batch run, an evaluation)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(url).get_json()[key]
+        if body["status"] not in ("queued", "running"):
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"{url} still {body['status']}")

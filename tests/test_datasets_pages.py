@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.dataset_fixtures import QA_ROWS, jsonl_bytes
-from tests.browser import csp_violations, wait_js
+from tests.browser import wait_js
 
 
 def test_datasets_page_renders_with_filters_and_nav_link(client):

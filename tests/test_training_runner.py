@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from safetensors.torch import load_file
 
 from core.training.paths import SessionPaths, latest_checkpoint, resume_state

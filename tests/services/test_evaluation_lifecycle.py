@@ -2,11 +2,11 @@
 rewards), and batch runs / evaluations left running by a dead server become ``interrupted`` at start-up."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from tests.export_fixtures import register_session
+from tests.helpers import poll
 from tests.training_helpers import tiny_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
@@ -17,16 +17,6 @@ TRAINED_REWARD = {"type": "components", "components": [SHORT],
                   "custom": [{"id": 1, "weight": 2.0, "name": "Has seven", "kind": "components",
                               "components": [{"name": "contains", "weight": 1.0,
                                               "params": {"terms": ["seven"], "mode": "any"}}]}]}
-
-
-def poll(client, url, key, timeout=240):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(url).get_json()[key]
-        if body["status"] not in ("queued", "running"):
-            return body
-        time.sleep(0.5)
-    raise AssertionError(f"{url} still {body['status']}")
 
 
 def test_evaluation_uses_the_trained_reward_with_its_params_and_custom_rewards(app, client, trained_session_dir,

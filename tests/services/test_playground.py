@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 import pytest
 
 from tests.export_fixtures import register_session
+from tests.helpers import poll
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 
@@ -16,16 +16,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.db]
 def session_id(app, trained_session_dir, tiny_model_dir):
     app.config["INFERENCE_CACHE_BYTES"] = 64 * 1024**2
     return register_session(app, trained_session_dir, tiny_model_dir, "trained1")
-
-
-def poll(client, url, key, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(url).get_json()[key]
-        if body["status"] not in ("queued", "running"):
-            return body
-        time.sleep(0.5)
-    raise AssertionError(f"{url} still {body['status']}")
 
 
 def test_list_test_compare_and_history(client, session_id, tiny_model_dir):
