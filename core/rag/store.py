@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from core.rag.chunking import chunk_text, row_text
 from core.rag.embeddings import embed, resolve_embedding_model
+
+if TYPE_CHECKING:  # numpy loads with the first index built or searched, not with the app
+    import numpy as np
 
 CONFIG_FILE = "rag_config.json"
 INDEX_FILE = "vector_index.faiss"
@@ -223,6 +224,8 @@ def build_store(folder: str | os.PathLike, rows: list[dict], settings: dict, *,
         parts.append(embed(settings["embedding_model"], [d["text"] for d in docs[start:start + batch]], batch))
         if progress:
             progress(min(len(docs), start + batch), len(docs))
+    import numpy as np
+
     vectors = np.concatenate(parts)
     kind = choose_index_type(settings.get("index_type", "auto"), len(docs), settings.get("index_threshold", 10_000))
     index = new_index(kind, vectors)
