@@ -14,7 +14,7 @@ from tests.cli.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 ML_LIBRARIES = ("torch", "transformers", "peft", "trl", "datasets", "sentence_transformers", "llama_cpp",
-                "accelerate")
+                "accelerate", "numpy")
 PROBE = f"""
 import json, sys
 from cli.__main__ import main
