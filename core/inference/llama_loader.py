@@ -4,8 +4,9 @@ Why it exists: on CPUs with AMX (Intel Sapphire Rapids and later, the common ser
 weights of a quantised GGUF (Q4_0/Q4_1/Q8_0/k-quants) into its AMX "extra buffer type" while loading, and the first
 decode then dies with SIGSEGV (ggml-org/llama.cpp#20824, unfixed in the llama-cpp-python 0.3.36 we pin; F16 is not
 repacked and works). Loading with the model parameter ``use_extra_bufts = False`` skips every weight repacking and
-the same file answers normally. Elsewhere (AVX2/AVX-512 without AMX) repacking is safe and speeds prompt
-processing up, so it stays on there. ``bench/llama_repack.py`` measures both on one machine.
+the same file answers normally. Elsewhere (AVX2/AVX-512 without AMX) repacking is safe and may speed kernels up, so
+it stays on there; ``bench/llama_repack.py`` measures both on one machine (on the development CPU repacking is
+worth at most 2 %, so the workaround costs next to nothing).
 
 ``TUNEWRIGHT_LLAMA_REPACK`` chooses: ``auto`` (default: off exactly when the CPU reports AMX), ``off``, ``on``, or
 ``no-amx``: repacking on in a process that AMX is refused to, i.e. the path of an AVX2/AVX-512 CPU, simulated on an
@@ -42,13 +43,9 @@ def cpu_has_amx() -> bool:
     return any(flag in cpu_flags() for flag in AMX_FLAGS)
 
 
-def _choice() -> str:
-    return os.environ.get("TUNEWRIGHT_LLAMA_REPACK", "auto").strip().lower()
-
-
 def repack_weights() -> bool:
     """May llama.cpp repack weights into its extra (AMX / AVX) buffer types on this machine?"""
-    choice = _choice()
+    choice = os.environ.get("TUNEWRIGHT_LLAMA_REPACK", "auto").strip().lower()
     if choice == "no-amx":
         _simulate_cpu_without_amx()
         return True
