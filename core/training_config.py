@@ -119,7 +119,8 @@ class RewardComponent(_Section):
 
 
 class CustomRewardUse(_Section):
-    id: int = Field(..., ge=1, le=2**63 - 1, description="Id of a saved custom reward (/api/rewards/custom).")
+    id: int = Field(..., ge=1, le=2**31 - 1,  # the largest id PostgreSQL's INTEGER (and so every database) stores
+                    description="Id of a saved custom reward (/api/rewards/custom).")
     weight: float = Field(1.0, ge=-100.0, le=100.0, allow_inf_nan=False, description="Weight in the reward sum.")
     name: str | None = Field(None, max_length=100, description="Filled by the server when a run starts.")
     kind: Literal["components", "code"] | None = Field(None, description="Filled by the server when a run starts.")

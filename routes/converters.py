@@ -18,7 +18,7 @@ def at_most(limit: int) -> str:
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """``<int:...>`` limited to what a database id can be (SQLite and PostgreSQL store 64-bit signed integers).
+    """``<int:...>`` limited to what a database id can be (``services.ids.MAX_ID``: PostgreSQL's INTEGER).
     A larger number in a URL names nothing: the rule does not match, so it is a 404, never an OverflowError in
     the driver (a 500). The limit is in the pattern, not in ``max``: a value refused after matching would turn
     into a 405 wherever the same path has a rule for another method."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, jsonify, render_template, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from services.errors import ServiceError
@@ -37,22 +38,36 @@ def handle_http_error(error: HTTPException):
     return _respond(error.code or 500, error.name, error.description or error.name)
 
 
-@bp.app_errorhandler(OverflowError)
-def handle_overflow(error: OverflowError):
-    """A number from the request too large for the database (SQLite binds 64-bit integers) or for a float: the
-    request's fault, wherever a service let it through. A 404 when it came in the URL (the row cannot exist),
-    else a 400. Logged with its traceback so the service can learn to refuse it itself."""
+INT32_MAX = 2**31 - 1  # PostgreSQL's INTEGER id columns; SQLite's hold 64 bits
+
+
+def _number_out_of_range(error: Exception):
+    """A number from the request too large for the database (SQLite binds 64-bit integers, PostgreSQL's INTEGER
+    columns 32 bits) or for a float: the request's fault, wherever a service let it through. A 404 when the URL
+    holds such an id (the row cannot exist), else a 400. Logged with its traceback so the service can learn to
+    refuse it itself."""
     from extensions import db
-    from services.ids import MAX_ID
 
     log.warning("number out of range on %s %s", request.method, request.path, exc_info=error)
     db.session.rollback()
-    digits = [v.strip().lstrip("-") for v in (request.view_args or {}).values() if isinstance(v, str)]
-    in_url = any(d.isascii() and d.isdigit() and int(d[:40]) > MAX_ID for d in digits)
-    if in_url:
-        return _respond(404, "Not Found", "No such row: the id in the URL is past the largest id (2^63 - 1).")
-    return _respond(400, "Bad Request", "A number in the request is out of range (ids and counts must fit in 64 "
-                                        "bits, numbers in a float).")
+    values = [str(v).strip().lstrip("-") for v in (request.view_args or {}).values() if isinstance(v, (int, str))]
+    if any(v.isascii() and v.isdigit() and int(v[:40]) > INT32_MAX for v in values):
+        return _respond(404, "Not Found", "No such row: the id in the URL is larger than any stored id.")
+    return _respond(400, "Bad Request", "A number in the request is out of range (ids and counts must fit the "
+                                        "database's integers, numbers a float).")
+
+
+@bp.app_errorhandler(OverflowError)
+def handle_overflow(error: OverflowError):
+    return _number_out_of_range(error)
+
+
+@bp.app_errorhandler(DataError)
+def handle_data_error(error: DataError):
+    """PostgreSQL refuses an out-of-range number (SQLSTATE 22003) where SQLite raises OverflowError."""
+    if getattr(getattr(error, "orig", None), "sqlstate", None) == "22003":
+        return _number_out_of_range(error)
+    return handle_unexpected(error)
 
 
 @bp.app_errorhandler(Exception)

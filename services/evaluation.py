@@ -25,6 +25,7 @@ from extensions import db
 from services.background_jobs import ACTIVE, INTERRUPTED_MESSAGE, orphaned, owner_tag
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.generation_input import clean_prompt, clean_settings, clean_system_prompt, parse_request
+from services.ids import as_id
 from services.models.base import utcnow
 from services.models.exports import BatchRun, Evaluation
 from websockets.emit import safe_emit
@@ -321,7 +322,7 @@ class EvaluationService:
         return [evaluation_dict(r) for r in rows]
 
     def get(self, evaluation_id: int) -> Evaluation:
-        row = db.session.get(Evaluation, evaluation_id) if 0 < evaluation_id < 2**63 else None
+        row = db.session.get(Evaluation, evaluation_id) if as_id(evaluation_id) else None
         if row is None:
             raise NotFoundError(f"No evaluation {evaluation_id}.")
         return row

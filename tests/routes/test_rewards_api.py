@@ -192,7 +192,7 @@ def test_unparseable_reward_code_is_a_400(client, code):
 
 @pytest.mark.db
 def test_ids_past_2_63_are_404_in_urls_and_400_in_bodies(client):
-    for huge in (2**63, 2**64, 10**30, int("9" * 40)):
+    for huge in (2**31, 2**63, 2**64, 10**30, int("9" * 40)):
         for method in ("get", "patch", "delete"):
             response = getattr(client, method)(f"/api/rewards/custom/{huge}", json={"name": "x"})
             assert response.status_code == 404, (method, huge, response.json)
@@ -203,12 +203,14 @@ def test_ids_past_2_63_are_404_in_urls_and_400_in_bodies(client):
         started = client.post("/api/training/start", json={"config": {"reward": {
             "type": "custom", "custom": [{"id": huge}]}}})
         assert started.status_code == 400, started.json
-    assert client.get(f"/api/rewards/custom/{2**63 - 1}").status_code == 404  # the largest id: no row, no error
-    assert client.post("/api/rewards/test", json={"custom_id": 2**63 - 1, "samples": [{"completion": "x"}]}
+    # The largest id both databases store (PostgreSQL's INTEGER): no row, no error.
+    assert client.get(f"/api/rewards/custom/{2**31 - 1}").status_code == 404
+    assert client.post("/api/rewards/test", json={"custom_id": 2**31 - 1, "samples": [{"completion": "x"}]}
                        ).status_code == 404
 
 
-def test_the_draft_refuses_a_custom_reward_id_past_2_63(client):
-    response = client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": 2**63}]}})
-    assert response.status_code == 400 and response.json["details"][0]["path"] == "reward.custom.0.id", response.json
-    assert client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": 2**63 - 1}]}}).status_code == 200
+def test_the_draft_refuses_a_custom_reward_id_past_the_largest_id(client):
+    for huge in (2**31, 2**63):
+        response = client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": huge}]}})
+        assert response.status_code == 400 and response.json["details"][0]["path"] == "reward.custom.0.id", response.json
+    assert client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": 2**31 - 1}]}}).status_code == 200
