@@ -8,6 +8,7 @@ from sqlalchemy import select
 from core.rewards.health import reward_alerts, thresholds_dict
 from extensions import db
 from services.models.rewards import RewardHealthAlert
+from services.training import get_training_service
 
 def update_health(session_id: str) -> list[dict[str, Any]]:
     """Re-evaluate the session's alerts from its metric rows; store them; return the alerts that are new."""
@@ -35,6 +36,9 @@ def update_health(session_id: str) -> list[dict[str, Any]]:
 
 
 def health(session_id: str) -> dict[str, Any]:
+    """A session's reward-health alerts; an id that names no session is a 404 (never a query with odd text: a NUL
+    byte is an error in PostgreSQL)."""
+    get_training_service().get(session_id)
     rows = db.session.execute(select(RewardHealthAlert).filter_by(session_id=session_id)
                               .order_by(RewardHealthAlert.id)).scalars()
     return {"session_id": session_id, "thresholds": thresholds_dict(), "alerts": [

@@ -214,3 +214,9 @@ def test_the_draft_refuses_a_custom_reward_id_past_the_largest_id(client):
         response = client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": huge}]}})
         assert response.status_code == 400 and response.json["details"][0]["path"] == "reward.custom.0.id", response.json
     assert client.patch("/api/wizard/draft", json={"reward": {"custom": [{"id": 2**31 - 1}]}}).status_code == 200
+
+
+@pytest.mark.db
+def test_reward_health_of_a_session_that_does_not_exist_is_a_404(client):
+    for session_id in ("nope", "%00", "x" * 200):  # a NUL byte in a query is an error in PostgreSQL
+        assert client.get(f"/api/rewards/health/{session_id}").status_code == 404
