@@ -18,8 +18,8 @@ from sqlalchemy import select
 from core.export.sources import checkpoints
 from extensions import db
 from services.errors import NotFoundError, ServiceError
-from services.generation_input import (SETTING_LIMITS, clean_prompt, clean_reference, clean_settings,  # noqa: F401
-                                      clean_system_prompt, field_error)
+from services.generation_input import (clean_prompt, clean_reference, clean_settings, clean_system_prompt,
+                                      field_error)
 from services.inference_client import InferenceClient
 from services.models.exports import ExportJob, TestRun
 from services.models.training import TrainingSession
