@@ -38,8 +38,9 @@ def create_app(config: str | type[Config] | Mapping[str, Any] | None = None) -> 
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    from services import security
+    from services import auth, security
 
+    auth.init_app(app)  # before security: the access hook reads the mode it sets
     security.init_app(app)
     # Same-origin WebSockets only (plus TUNEWRIGHT_ALLOWED_ORIGINS): the same rule as for HTTP requests.
     socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"],

@@ -51,6 +51,22 @@ class Config:
     REQUIRE_TOKEN: bool | None = None  # without a configured token: None generates one beyond loopback, True always
     TRUSTED_HOSTS_SETTING = os.environ.get("TUNEWRIGHT_TRUSTED_HOSTS")  # comma list, '*' = any; None: derived
     ALLOWED_ORIGINS_SETTING = os.environ.get("TUNEWRIGHT_ALLOWED_ORIGINS", "")  # extra origins, comma list
+    # Accounts (services/auth/): TUNEWRIGHT_AUTH=single|accounts; None: accounts beyond loopback or in production.
+    AUTH_MODE_SETTING = os.environ.get("TUNEWRIGHT_AUTH")
+    SIGNUP = os.environ.get("TUNEWRIGHT_SIGNUP", "approval")  # open | approval | closed (accounts mode)
+    _max_running = os.environ.get("TUNEWRIGHT_MAX_RUNNING_PER_USER")
+    MAX_RUNNING_PER_USER: int | None = int(_max_running) if _max_running else None  # None: 1 with accounts
+    AUDIT_RETENTION_DAYS = int(os.environ.get("TUNEWRIGHT_AUDIT_DAYS", "90"))
+    JWT_LIFETIME_SECONDS = int(os.environ.get("TUNEWRIGHT_JWT_SECONDS", "1800"))
+    # Flask-Limiter: memory by default (one server process); redis://… shares the counts between processes.
+    RATELIMIT_STORAGE_URI = os.environ.get("TUNEWRIGHT_RATELIMIT_STORAGE", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True  # 429s carry Retry-After
+    AUTH_RATE_LIMIT = os.environ.get("TUNEWRIGHT_AUTH_RATE_LIMIT", "10 per minute")  # per address and per username
+    WTF_CSRF_CHECK_DEFAULT = False  # checked in services/security.py, only for requests a browser session carries
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     MAX_BODY_BYTES = int(os.environ.get("TUNEWRIGHT_MAX_BODY_BYTES", str(16 * 1024**2)))  # JSON/form bodies
     MIN_FREE_DISK_BYTES = int(os.environ.get("TUNEWRIGHT_MIN_FREE_DISK_BYTES", str(1024**3)))
     # "model=tag,…": the Ollama model a base model is (for FROM under a LoRA ADAPTER) beyond core.model_tags' list.
@@ -70,9 +86,11 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing"
     SYSTEM_MONITOR_INTERVAL = _env_float("TUNEWRIGHT_MONITOR_INTERVAL", 0.2)
+    PASSWORD_HASH_CHEAP = True  # argon2id with its cheapest parameters: the same code, fast tests
 
 
 class ProductionConfig(Config):
+    PRODUCTION = True  # services/auth/mode.py: accounts unless TUNEWRIGHT_AUTH=single
     SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in the factory
     # gunicorn does not tell the app where it is bound: production assumes the network unless told otherwise.
     BIND_HOST = os.environ.get("TUNEWRIGHT_HOST", "0.0.0.0")

@@ -23,8 +23,10 @@ def register_blueprints(app: Flask) -> None:
     from routes.api_v1.jobs import bp as api_v1_jobs_bp
     from routes.methods import bp as methods_bp
     from routes.rag import bp as rag_bp
+    from routes.login import bp as login_bp
 
     app.register_blueprint(errors_bp)
+    app.register_blueprint(login_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(system_bp, url_prefix="/api/system")
     app.register_blueprint(models_bp, url_prefix="/api/models")

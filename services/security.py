@@ -32,6 +32,8 @@ from flask import Flask, current_app, jsonify, redirect, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 
+from services.auth.mode import accounts_enabled
+
 log = logging.getLogger(__name__)
 
 TOKEN_COOKIE = "tunewright_token"
@@ -206,9 +208,12 @@ def _wants_json() -> bool:
     return wants_json()
 
 
-def _refuse(status: int, message: str):
+def refuse(status: int, message: str, login: bool = False):
+    """The refusal as JSON for API callers, else a page (``login``: the sign-in page, for a browser)."""
     if _wants_json():
         return jsonify(error=message, details=[]), status
+    if login:
+        return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
     from flask import render_template
 
     return render_template("errors/error.html", status=status, title="Request refused", message=message), status
@@ -223,21 +228,27 @@ def _check_request():
     if request.method not in SAFE_METHODS:
         origin = request.headers.get("Origin")
         if not origin_allowed(origin, request.environ):
-            return _refuse(403, f"Cross-site request refused: origin {origin!r} is not this studio's. Add it to "
+            return refuse(403, f"Cross-site request refused: origin {origin!r} is not this studio's. Add it to "
                                 "TUNEWRIGHT_ALLOWED_ORIGINS to allow it.")
     token = app.config.get("ACCESS_TOKEN")
-    if token and request.endpoint not in ("static", "security.login"):
-        query_token = request.args.get("token")
-        if _token_matches(query_token, token):
-            if request.method == "GET" and not request.path.startswith("/api/"):
-                # Swap the token in the URL for a cookie so it leaves the address bar and history.
-                args = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
-                target = request.path + ("?" + urlencode(args) if args else "")
-                return set_token_cookie(redirect(target), token)
-        elif not _token_matches(request_token(), token):
-            if _wants_json():
-                return jsonify(error=TOKEN_HELP, details=[]), 401
-            return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+    if token and request.endpoint != "static" and _token_matches(request.args.get("token"), token) \
+            and request.method == "GET" and not request.path.startswith("/api/"):
+        # Swap the token in the URL for a cookie so it leaves the address bar and history.
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
+        target = request.path + ("?" + urlencode(args) if args else "")
+        return set_token_cookie(redirect(target), token)
+    if accounts_enabled(app):
+        from services.auth.gate import check_request
+
+        offered = (_bearer(request.headers.get("Authorization")), request.cookies.get(TOKEN_COOKIE),
+                   request.args.get("token"))
+        refusal = check_request(_bearer(request.headers.get("Authorization")),
+                                bool(token) and any(_token_matches(o, token) for o in offered))
+        if refusal is not None:
+            return refusal
+    elif token and request.endpoint not in ("static", "security.login") \
+            and not _token_matches(request.args.get("token"), token) and not _token_matches(request_token(), token):
+        return refuse(401, TOKEN_HELP, login=True)
     view = app.view_functions.get(request.endpoint or "")
     if not getattr(view, _LARGE_BODY, False):
         request.max_content_length = app.config["MAX_BODY_BYTES"]
@@ -288,9 +299,6 @@ def init_app(app: Flask) -> None:
     app.json = StrictJSONProvider(app)
     app.before_request(_check_request)
     app.after_request(_security_headers)
-    from routes.login import bp
-
-    app.register_blueprint(bp)
 
 
 def bind_host_from_env(default: str = "127.0.0.1") -> str:

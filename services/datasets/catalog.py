@@ -71,7 +71,7 @@ def add_hub_dataset(payload: dict[str, Any]) -> DatasetRecord:
         name=(payload.get("name") or (entry.title if entry else hub_id)).strip()[:255],
         description=clean_description(payload.get("description") or (entry.description if entry else "")),
         tags=clean_tags(payload.get("tags") or ([entry.category] if entry else [])),
-        owner=None, source_kind="hub", format="hub", hub_id=hub_id, config_name=config_name, split=split,
+        owner_id=None, source_kind="hub", format="hub", hub_id=hub_id, config_name=config_name, split=split,
         mapping=entry.mapping.__dict__.copy() if entry else {}, columns=[], sample_rows=[], error_details=[],
         warnings=[],
     )

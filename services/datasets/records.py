@@ -66,7 +66,7 @@ def source_ref(record: DatasetRecord) -> str:
 def to_dict(record: DatasetRecord, detail: bool = False) -> dict[str, Any]:
     data = {
         "id": record.id, "name": record.name, "description": record.description, "tags": list(record.tags or []),
-        "owner": record.owner, "source": record.source_kind, "type": record.format,
+        "owner_id": record.owner_id, "source": record.source_kind, "type": record.format,
         "training_source": source_ref(record),
         "original_filename": record.original_filename, "size_bytes": record.size_bytes, "sha256": record.sha256,
         "hub_id": record.hub_id, "config_name": record.config_name, "split": record.split,
@@ -125,7 +125,7 @@ def list_records(type_: str | None = None, status: str | None = None, tag: str |
     if source:
         query = query.where(DatasetRecord.source_kind == source.lower())
     if owner:
-        query = query.where(DatasetRecord.owner == owner)
+        query = query.where(DatasetRecord.owner_id == owner)
     records = list(db.session.scalars(query))
     if tag:  # tags are a JSON list: filtered here, portable across SQLite and PostgreSQL
         wanted = tag.strip().lower()

@@ -140,7 +140,7 @@ def _create_record(part: _HashingFile, original: str, form) -> DatasetRecord:
     record = DatasetRecord(
         name=(form.get("name") or "").strip()[:255] or Path(original).stem[:255] or "dataset",
         description=clean_description(form.get("description")), tags=clean_tags(form.get("tags")),
-        owner=None, source_kind="upload", format=fmt, original_filename=original, stored_path=stored_name,
+        owner_id=None, source_kind="upload", format=fmt, original_filename=original, stored_path=stored_name,
         size_bytes=part.size, sha256=part.sha256.hexdigest(), mapping={}, columns=[], sample_rows=[],
         error_details=[], warnings=[],
     )

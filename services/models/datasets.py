@@ -24,7 +24,7 @@ class DatasetRecord(db.Model):
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     tags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
-    owner: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # services/auth/scope.py
 
     source_kind: Mapped[str] = mapped_column(String(16), nullable=False)  # "upload" | "hub"
     format: Mapped[str] = mapped_column(String(16), nullable=False)  # json/jsonl/csv/parquet, "hub"
@@ -67,7 +67,7 @@ class PromptTemplate(db.Model):
     reasoning_end: Mapped[str] = mapped_column(String(64), nullable=False)
     solution_start: Mapped[str] = mapped_column(String(64), nullable=False)
     solution_end: Mapped[str] = mapped_column(String(64), nullable=False)
-    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # services/auth/scope.py
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False

@@ -17,6 +17,7 @@ class ExportJob(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("training_sessions.id", ondelete="CASCADE"), nullable=False,
                                             index=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # services/auth/scope.py
     format: Mapped[str] = mapped_column(String(16), nullable=False)
     quantization: Mapped[str | None] = mapped_column(String(16), nullable=True)
     checkpoint: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -44,6 +45,7 @@ class TestRun(db.Model):
     __tablename__ = "test_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # services/auth/scope.py
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     model_id: Mapped[str] = mapped_column(String(300), nullable=False, index=True)
     prompt: Mapped[str] = mapped_column(Text, nullable=False)
@@ -59,6 +61,7 @@ class BatchRun(db.Model):
     __tablename__ = "batch_runs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # services/auth/scope.py
     model_id: Mapped[str] = mapped_column(String(300), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -78,6 +81,7 @@ class Evaluation(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("training_sessions.id", ondelete="CASCADE"), nullable=False,
                                             index=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # services/auth/scope.py
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     reward: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     n: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -20,7 +20,7 @@ class CustomReward(db.Model):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     components: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
     code: Mapped[str | None] = mapped_column(Text, nullable=True)
-    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # services/auth/scope.py
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
                                                  nullable=False)

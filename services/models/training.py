@@ -19,7 +19,7 @@ class TrainingSession(db.Model):
     config: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     priority: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # services/auth/scope.py
     dataset_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     output_dir: Mapped[str] = mapped_column(String(512), nullable=False)
     device: Mapped[str | None] = mapped_column(String(32), nullable=True)

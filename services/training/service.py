@@ -112,7 +112,7 @@ class TrainingService:
 
         stored_config = resolve_config_rewards(config.model_dump(mode="json"))  # saved custom rewards inlined
         session = TrainingSession(id=session_id, name=config.name, config=stored_config,
-                                  status=Status.QUEUED.value, priority=PRIORITIES[priority], owner=owner,
+                                  status=Status.QUEUED.value, priority=PRIORITIES[priority], owner_id=owner,
                                   dataset_id=dataset_id, output_dir=str(output_dir), last_logs=[])
         db.session.add(session)
         try:

@@ -1,0 +1,44 @@
+"""Which scope each endpoint needs, in one table, applied by one hook (services/security.py).
+
+Reading (GET) needs ``read``; changing things needs ``train``, unless listed below. ``tests/test_auth_scopes.py``
+walks the URL map, so a new endpoint is classified by these rules the moment it exists.
+"""
+from __future__ import annotations
+
+from services.security import SAFE_METHODS
+
+# Reachable without signing in: pages and endpoints that sign in, and static files.
+PUBLIC_ENDPOINTS = frozenset({
+    "static", "security.login", "auth_pages.login", "auth_pages.register",
+    "auth.register", "auth.login", "auth.token",
+})
+# Signed in is enough (the caller's own account): also allowed while a password change is due.
+ACCOUNT_ENDPOINTS = frozenset({
+    "auth.logout", "auth.me", "auth.password", "auth_pages.account", "auth_pages.logout",
+})
+BLUEPRINT_SCOPES = {"admin": "admin", "admin_pages": "admin", "exports": "export"}
+ENDPOINT_SCOPES = {
+    "sessions.deploy": "deploy",
+    "api_v1_jobs.deploy": "deploy",
+    "api_v1_jobs.download": "export",
+    "exports.list_": "read",
+    "exports.detail": "read",
+    "exports.formats": "read",
+    # Account self-service: what a token may grant is capped by the caller's own scopes (services/auth/tokens).
+    "auth.tokens": None,
+    "auth.revoke_token": None,
+    "auth.delete_account": None,
+}
+
+
+def required_scope(endpoint: str | None, method: str) -> str | None:
+    """The scope a request needs (None: only being signed in)."""
+    endpoint = endpoint or ""
+    if endpoint in PUBLIC_ENDPOINTS or endpoint in ACCOUNT_ENDPOINTS:
+        return None
+    if endpoint in ENDPOINT_SCOPES:
+        return ENDPOINT_SCOPES[endpoint]
+    blueprint = endpoint.rpartition(".")[0]
+    if blueprint in BLUEPRINT_SCOPES:
+        return BLUEPRINT_SCOPES[blueprint]
+    return "read" if method in SAFE_METHODS else "train"
