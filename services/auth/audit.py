@@ -21,9 +21,13 @@ def record(action: str, *, target: str | None = None, actor_id: int | None = Non
     """Add one event. The actor defaults to whoever makes the current request."""
     if actor_id is None and actor is None:
         from services.auth.current import current_principal
+        from services.auth.tokens import AuthError
 
-        principal = current_principal()
-        actor_id, actor = principal.user_id, principal.username
+        try:
+            principal = current_principal()
+            actor_id, actor = principal.user_id, principal.username
+        except AuthError:  # nobody signed in (a failed sign-in): the event names its target instead
+            pass
     address = request.remote_addr if has_request_context() else None
     db.session.add(AuditEvent(action=action, target=(target or "")[:200] or None, actor_id=actor_id,
                               actor=(actor or "")[:64] or None, address=address, detail=detail))

@@ -52,6 +52,9 @@ def authenticate(bearer: str | None, bootstrap_token_offered: bool) -> Principal
             return principal_from_jwt(bearer)
         if not bootstrap_token_offered:
             raise AuthError("This access token is not valid.")
+        if any_account_exists():
+            raise AuthError("This access token is not valid: the studio's access token only creates the first "
+                            "account. Sign in, or use a personal access token.")
     if current_user.is_authenticated:
         return for_user(current_user._get_current_object(), "session")
     if bootstrap_token_offered and not any_account_exists():
