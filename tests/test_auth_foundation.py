@@ -121,15 +121,16 @@ def test_expired_and_revoked_personal_tokens_are_refused(accounts_app):
 
 def _jwt_for(app, user_id, **claims):
     from extensions import db
-    from services.auth.tokens import issue_jwt
+    from services.auth.tokens import issue_jwt, jwt_key
     from services.models.auth import User
 
     with app.app_context():
         token = issue_jwt(db.session.get(User, user_id))["access_token"]
     if claims:
-        payload = jwt.decode(token, app.config["SECRET_KEY"], algorithms=["HS256"])
-        payload.update(claims)
-        token = jwt.encode(payload, app.config["SECRET_KEY"], algorithm="HS256")
+        with app.app_context():
+            payload = jwt.decode(token, jwt_key(), algorithms=["HS256"])
+            payload.update(claims)
+            token = jwt.encode(payload, jwt_key(), algorithm="HS256")
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -141,7 +142,10 @@ def test_jwt_carries_the_claims_and_is_refused_when_expired_forged_or_revoked(ac
     user = add_user(accounts_app, "ada")
     client = accounts_app.test_client()
     header = _jwt_for(accounts_app, user)
-    claims = jwt.decode(header["Authorization"].split()[1], accounts_app.config["SECRET_KEY"], algorithms=["HS256"])
+    from services.auth.tokens import jwt_key
+
+    with accounts_app.app_context():
+        claims = jwt.decode(header["Authorization"].split()[1], jwt_key(), algorithms=["HS256"])
     assert {"sub", "scope", "jti", "iat", "exp"} <= set(claims) and claims["exp"] - claims["iat"] == 1800
     assert set(claims["scope"].split()) == {"read", "train", "export", "deploy"}
     assert client.get("/api/datasets/list", headers=header).status_code == 200
@@ -149,7 +153,7 @@ def test_jwt_carries_the_claims_and_is_refused_when_expired_forged_or_revoked(ac
     expired = _jwt_for(accounts_app, user, exp=int(time.time()) - 5)
     answer = client.get("/api/datasets/list", headers=expired)
     assert answer.status_code == 401 and "expired" in answer.json["error"]
-    forged = jwt.encode({**claims, "sub": str(user)}, "another secret", algorithm="HS256")
+    forged = jwt.encode({**claims, "sub": str(user)}, "another secret of at least 32 bytes", algorithm="HS256")
     assert client.get("/api/datasets/list", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     none_alg = jwt.encode(claims, None, algorithm="none")
     assert client.get("/api/datasets/list", headers={"Authorization": f"Bearer {none_alg}"}).status_code == 401

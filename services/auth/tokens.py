@@ -1,13 +1,14 @@
 """Credentials for scripts: personal access tokens (``tw_…``, stored as SHA-256) and short-lived JWTs.
 
 A PAT is looked up by its digest through a unique index: one query, never a scan, and nothing in the
-database can be replayed. A JWT (HS256 with the server's SECRET_KEY) carries ``sub``, ``scope``, ``jti``,
+database can be replayed. A JWT (HS256 with a key derived from the server's SECRET_KEY) carries ``sub``, ``scope``, ``jti``,
 ``iat``, ``exp`` and ``ver``, the user's token version: logout, password change and disable raise the version,
 so every JWT issued before them is refused on its next request.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,12 @@ _LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is written at most this 
 
 class AuthError(ServiceError):
     status_code = 401
+
+
+def jwt_key() -> bytes:
+    """The JWT signing key: derived from SECRET_KEY (HMAC with a label) rather than the key itself, so tokens and
+    session cookies never share a key, and a short SECRET_KEY still signs with a full 32-byte HS256 key."""
+    return hmac.new(str(current_app.config["SECRET_KEY"]).encode(), b"tunewright jwt v1", hashlib.sha256).digest()
 
 
 def digest(token: str) -> str:
@@ -113,13 +120,13 @@ def issue_jwt(user: User, scopes: frozenset[str] | None = None) -> dict[str, Any
     claims = {"sub": str(user.id), "scope": " ".join(s for s in SCOPES if s in granted), "jti": uuid.uuid4().hex,
               "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
               "ver": user.token_version}
-    token = jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm="HS256")
+    token = jwt.encode(claims, jwt_key(), algorithm="HS256")
     return {"access_token": token, "token_type": "bearer", "expires_in": lifetime}
 
 
 def principal_from_jwt(token: str) -> Principal:
     try:
-        claims = jwt.decode(token, current_app.config["SECRET_KEY"], algorithms=["HS256"],
+        claims = jwt.decode(token, jwt_key(), algorithms=["HS256"],
                             options={"require": ["sub", "exp", "iat", "jti", "scope", "ver"]})
     except jwt.ExpiredSignatureError:
         raise AuthError("This access token has expired: ask POST /api/auth/token for a new one.") from None
