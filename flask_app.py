@@ -13,6 +13,8 @@ if os.environ.get("TUNEWRIGHT_ASYNC_MODE") == "eventlet":  # must patch before a
 from app_factory import create_app
 from extensions import socketio
 from services import security
+from services.auth import mode as auth_mode
+from services.auth.current import any_account_exists
 
 _app = None
 
@@ -38,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("TUNEWRIGHT_PORT", "5000")))
     args = parser.parse_args(argv)
     application = __getattr__("app")
-    application.config["BIND_HOST"] = args.host  # the access policy (token, trusted hosts) follows the bind
+    application.config["BIND_HOST"] = args.host  # the access policy (mode, token, trusted hosts) follows the bind
+    auth_mode.configure(application)
     security.configure(application)
     url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
     # Printed on the terminal, never logged: logs/ outlives the token and gets copied around.
@@ -50,6 +53,12 @@ def main(argv: list[str] | None = None) -> None:
               f"  {why}: the token is required. Scripts send 'Authorization: Bearer {token}'.", flush=True)
     else:
         print(f"Tunewright is running: open {url} in your browser (Ctrl+C stops it)", flush=True)
+    if auth_mode.accounts_enabled(application):
+        with application.app_context():
+            first = not any_account_exists()
+        print("  Accounts are on (TUNEWRIGHT_AUTH=accounts): " + (
+            f"create the administrator account at {url}register first." if first else "sign in at /login."),
+            flush=True)
     # SIGTERM (docker stop, systemd) takes the same graceful path as Ctrl+C.
     signal.signal(signal.SIGTERM, _interrupt)
     service = application.extensions["tunewright.training"]
