@@ -13,9 +13,10 @@ COOKIE_KEY = "wizard_draft_id"
 
 def draft_id() -> str:
     """The draft's key, kept in Flask's signed session cookie (given on first use, so the requests of one page
-    share it; lasts 31 days). The key alone stores nothing: a draft row exists once something changed it."""
+    share it; lasts 31 days). The key alone stores nothing: a draft row exists once something changed it.
+    A key whose draft is another user's (the cookie outlived a logout on a shared browser) is replaced."""
     value = session.get(COOKIE_KEY)
-    if not isinstance(value, str) or not 16 <= len(value) <= 64:
+    if not isinstance(value, str) or not 16 <= len(value) <= 64 or not wizard_draft.usable(value):
         value = wizard_draft.new_draft_id()
         session[COOKIE_KEY] = value
         session.permanent = True

@@ -3,6 +3,11 @@ and the shipped read-only presets listed first.
 
 Names are checked, not silently rewritten: a name that would need changing to be a safe file name is refused
 with the safe spelling as a hint, so ``../x`` never quietly becomes ``x``.
+
+Each user has their own namespace: files in ``configs/u<id>/`` (``configs/`` itself in single mode), metadata
+rows keyed by (owner, name), so two users may both keep a "baseline". The files the single-user studio left in
+``configs/`` belong to the first account, as everything else it left does (their rows moved to that account
+on its registration; the files stay where the user keeps them in git).
 """
 from __future__ import annotations
 
@@ -13,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.config_presets import load_presets
 from core.training_config import ConfigValidationError, TrainingConfig, parse_config
 from extensions import db
+from services.auth.folders import owner_folder
+from services.auth.scope import new_owner_id
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models.base import utcnow
 from services.models.wizard import SavedConfigMeta
@@ -27,8 +34,39 @@ NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_IMPORT_BYTES = 1_000_000
 
 
-def _folder() -> Path:
+def _root() -> Path:
     return Path(current_app.config["CONFIG_FOLDER"])
+
+
+def _owner() -> int | None:
+    return new_owner_id()
+
+
+def _folders() -> list[Path]:
+    """Where the caller's configs live, the one new files go to first."""
+    owner = _owner()
+    folders = [owner_folder(_root(), owner)]
+    if owner is not None and owner == _first_account_id():
+        folders.append(_root())  # the single-user studio's files
+    return folders
+
+
+def _first_account_id() -> int | None:
+    from services.models.auth import User
+
+    return db.session.scalar(select(func.min(User.id)))
+
+
+def _mine():
+    """The caller's metadata rows: their own in accounts mode (what ``owned`` gives), the rows of no owner in
+    single mode, whose files are the ones in ``configs/`` (``owned`` would add rows whose files are elsewhere)."""
+    owner = _owner()
+    return SavedConfigMeta.owner_id.is_(None) if owner is None else SavedConfigMeta.owner_id == owner
+
+
+def _meta(name: str) -> SavedConfigMeta | None:
+    """The caller's metadata row of ``name`` (another user's "baseline" is another row)."""
+    return db.session.scalars(select(SavedConfigMeta).where(_mine(), SavedConfigMeta.name == name).limit(1)).first()
 
 
 def check_name(name: Any) -> str:
@@ -43,7 +81,9 @@ def check_name(name: Any) -> str:
 
 
 def _path(name: str) -> Path:
-    return resolve_inside(_folder(), check_name(name) + ".json")
+    """The caller's file of ``name``: where it exists, else where a new one goes (always inside its folder)."""
+    candidates = [resolve_inside(folder, check_name(name) + ".json") for folder in _folders()]
+    return next((path for path in candidates if path.is_file()), candidates[0])
 
 
 def _invalid(name: str, exc: ConfigValidationError) -> ServiceError:
@@ -79,9 +119,9 @@ def load(name: str, mark_used: bool = False) -> dict[str, Any]:
         raise NotFoundError(f"No saved config named {name!r}.")
     config = validate(name, _read_file(name, path)).model_dump(mode="json")
     if mark_used:
-        meta = db.session.get(SavedConfigMeta, name)
+        meta = _meta(name)
         if meta is None:
-            meta = SavedConfigMeta(name=name, created_at=_mtime(path), updated_at=_mtime(path))
+            meta = SavedConfigMeta(name=name, owner_id=_owner(), created_at=_mtime(path), updated_at=_mtime(path))
             db.session.add(meta)
         meta.last_used_at = utcnow()
         db.session.commit()
@@ -104,9 +144,9 @@ def save(name: Any, raw: Any, description: str | None = None, overwrite: bool = 
     tmp.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
     now = utcnow()
-    meta = db.session.get(SavedConfigMeta, name)
+    meta = _meta(name)
     if meta is None:
-        meta = SavedConfigMeta(name=name, created_at=now)
+        meta = SavedConfigMeta(name=name, owner_id=_owner(), created_at=now)
         db.session.add(meta)
     meta.updated_at = now
     if description is not None:
@@ -122,7 +162,7 @@ def delete(name: str) -> None:
     if not path.is_file():
         raise NotFoundError(f"No saved config named {name!r}.")
     path.unlink()
-    meta = db.session.get(SavedConfigMeta, name)
+    meta = _meta(name)
     if meta is not None:
         db.session.delete(meta)
     db.session.commit()
@@ -156,13 +196,14 @@ def entry(name: str, config: dict | None, meta: SavedConfigMeta | None, path: Pa
 
 
 def list_configs() -> list[dict[str, Any]]:
-    """Presets first, then the files in ``configs/`` (hand-copied files included) newest first."""
+    """Presets first, then the caller's files (hand-copied files included) newest first."""
     rows = [entry(name, p["config"], None, None, preset=p) for name, p in load_presets().items()]
-    metas = {m.name: m for m in db.session.execute(select(SavedConfigMeta)).scalars()}
-    saved = []
-    for path in _folder().glob("*.json"):
-        if not NAME_RULE.match(path.stem):
+    metas = {m.name: m for m in db.session.execute(select(SavedConfigMeta).where(_mine())).scalars()}
+    saved, seen = [], set()
+    for path in (p for folder in _folders() for p in sorted(folder.glob("*.json"))):
+        if not NAME_RULE.match(path.stem) or path.stem in seen or not path.is_file():
             continue
+        seen.add(path.stem)
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):

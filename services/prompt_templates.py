@@ -3,6 +3,8 @@
 The markers travel with the chosen template into the training config, where
 the format rewards read them. A template's text may name its markers as
 ``{reasoning_start}``, ``{reasoning_end}``, ``{solution_start}``, ``{solution_end}``.
+
+The built-in template is everyone's; a saved one is its owner's (another user's id is a 404).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from core.datasets.prompts import DEFAULT_MARKERS, DEFAULT_TEMPLATE_NAME, Markers, default_system_prompt, \
     grpo_system_prompt, render_system_prompt
 from extensions import db
+from services.auth.scope import new_owner_id, owned, visible_owner
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models import PromptTemplate
 
@@ -44,26 +47,27 @@ def to_dict(row: PromptTemplate) -> dict[str, Any]:
 
 
 def list_templates() -> list[dict[str, Any]]:
-    rows = db.session.scalars(db.select(PromptTemplate).order_by(PromptTemplate.name))
+    rows = db.session.scalars(owned(db.select(PromptTemplate), PromptTemplate).order_by(PromptTemplate.name))
     return [_default(), *(to_dict(r) for r in rows)]
 
 
-def _row(template_id: int | str) -> PromptTemplate:
+def _row(template_id: int | str, *, admin_ok: bool = False) -> PromptTemplate:
+    """The caller's saved template (``admin_ok``: or, for an admin reading, anyone's)."""
     if str(template_id) == DEFAULT_ID:
         raise ServiceError("The built-in GRPO template cannot be changed or deleted; save a copy under a new name.")
     try:
         row = db.session.get(PromptTemplate, int(template_id))
     except (TypeError, ValueError):
         row = None
-    if row is None:
+    if row is None or not visible_owner(row.owner_id, admin_ok=admin_ok):
         raise NotFoundError(f"No prompt template with id {template_id!r}.")
     return row
 
 
-def get_template(template_id: int | str) -> dict[str, Any]:
+def get_template(template_id: int | str, *, admin_ok: bool = False) -> dict[str, Any]:
     if str(template_id) == DEFAULT_ID:
         return _default()
-    return to_dict(_row(template_id))
+    return to_dict(_row(template_id, admin_ok=admin_ok))
 
 
 def rendered_system_prompt(template_id: int | str = DEFAULT_ID) -> str:
@@ -115,7 +119,7 @@ def create_template(payload: Any) -> dict[str, Any]:
     values = _clean(payload, {"name": "", "system_prompt": "", **asdict(DEFAULT_MARKERS)})
     if values["name"].lower() == DEFAULT_TEMPLATE_NAME.lower():
         raise ConflictError(f"{DEFAULT_TEMPLATE_NAME!r} is the built-in template's name; choose another.")
-    row = PromptTemplate(**values)
+    row = PromptTemplate(**values, owner_id=new_owner_id())
     db.session.add(row)
     _commit(row)
     return to_dict(row)

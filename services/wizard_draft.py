@@ -2,6 +2,9 @@
 
 Each step PATCHes its own section; the merged result must pass the one schema before it replaces the stored
 draft, so a bad field never corrupts the steps the user already finished.
+
+A draft belongs to the user who stored it: a draft id that reaches another user (a shared browser, a copied
+cookie) neither loads nor changes it; the route gives that user a draft id of their own (:func:`usable`).
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from sqlalchemy import delete
 from core.training_config import ConfigValidationError, default_config, parse_config
 from extensions import db
 from services import configs
-from services.errors import ServiceError
+from services.auth.scope import new_owner_id, visible_owner
+from services.errors import NotFoundError, ServiceError
 from services.models.base import utcnow
 from services.models.wizard import WizardDraft
 
@@ -61,13 +65,28 @@ def expire_untouched(max_age_days: float = MAX_AGE_DAYS) -> int:
     return removed or 0
 
 
+def _row(draft_id: str | None) -> WizardDraft | None:
+    """The caller's stored draft of this id; None when there is none. Another user's draft raises a 404 (the
+    route never hands that id on: see :func:`usable`)."""
+    row = db.session.get(WizardDraft, draft_id) if draft_id else None
+    if row is not None and not visible_owner(row.owner_id):
+        raise NotFoundError("No such wizard draft.")
+    return row
+
+
+def usable(draft_id: str) -> bool:
+    """Whether this id is free or the caller's own draft (not another user's)."""
+    row = db.session.get(WizardDraft, draft_id)
+    return row is None or visible_owner(row.owner_id)
+
+
 def as_json(row: WizardDraft) -> dict[str, Any]:
     return {"config": row.config, "updated_at": row.updated_at.isoformat(), "saved": True}
 
 
 def get(draft_id: str | None) -> dict[str, Any]:
     """The browser's draft, or the defaults (not stored) when it has none yet: reads never write."""
-    row = db.session.get(WizardDraft, draft_id) if draft_id else None
+    row = _row(draft_id)
     if row is None:
         return {"config": default_config(), "updated_at": None, "saved": False}
     return {**as_json(row), "config": _current(row)}
@@ -76,12 +95,12 @@ def get(draft_id: str | None) -> dict[str, Any]:
 def update(draft_id: str, partial: Any) -> dict[str, Any]:
     if not isinstance(partial, dict):
         raise ServiceError("Send the fields to change as a JSON object, e.g. {\"training\": {\"num_epochs\": 2}}.")
-    row = db.session.get(WizardDraft, draft_id)
+    row = _row(draft_id)
     return _store(draft_id, row, _validated(deep_merge(_current(row) if row else default_config(), partial)))
 
 
 def replace(draft_id: str, config: dict[str, Any]) -> dict[str, Any]:
-    return _store(draft_id, db.session.get(WizardDraft, draft_id), _validated(config))
+    return _store(draft_id, _row(draft_id), _validated(config))
 
 
 def _store(draft_id: str, row: WizardDraft | None, config: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +108,7 @@ def _store(draft_id: str, row: WizardDraft | None, config: dict[str, Any]) -> di
     untouched for :data:`MAX_AGE_DAYS`."""
     if row is None:
         expire_untouched()
-        row = WizardDraft(id=draft_id, config=config)
+        row = WizardDraft(id=draft_id, config=config, owner_id=new_owner_id())
         db.session.add(row)
     row.config = config
     row.updated_at = utcnow()

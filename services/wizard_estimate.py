@@ -72,11 +72,12 @@ def _prompts(config: TrainingConfig) -> int | None:
         if builtin is not None and d.split in builtin.splits:
             known.append(builtin.splits[d.split])
     elif d.source.startswith("dataset:"):
-        from services.models.datasets import DatasetRecord
+        from services.datasets import get_record
+        from services.errors import NotFoundError
 
         try:
-            record = db.session.get(DatasetRecord, int(d.source.split(":", 1)[1]))
-        except ValueError:
+            record = get_record(d.source.split(":", 1)[1])  # the caller's own datasets only
+        except NotFoundError:
             record = None
         if record is not None and record.row_count:
             known.append(record.row_count)

@@ -11,6 +11,7 @@ from core.datasets.hub import hub_status, is_cached
 from core.datasets.hub import check_hub_id as _check_hub_id
 from core.datasets.spec import DatasetUnavailableError
 from extensions import db
+from services.auth.scope import new_owner_id
 from services.datasets import jobs
 from services.datasets.records import DatasetStatus, clean_description, clean_tags, transition
 from services.errors import ServiceError
@@ -71,7 +72,7 @@ def add_hub_dataset(payload: dict[str, Any]) -> DatasetRecord:
         name=(payload.get("name") or (entry.title if entry else hub_id)).strip()[:255],
         description=clean_description(payload.get("description") or (entry.description if entry else "")),
         tags=clean_tags(payload.get("tags") or ([entry.category] if entry else [])),
-        owner_id=None, source_kind="hub", format="hub", hub_id=hub_id, config_name=config_name, split=split,
+        owner_id=new_owner_id(), source_kind="hub", format="hub", hub_id=hub_id, config_name=config_name, split=split,
         mapping=entry.mapping.__dict__.copy() if entry else {}, columns=[], sample_rows=[], error_details=[],
         warnings=[],
     )

@@ -75,8 +75,16 @@ def _work() -> None:
 
 
 def emit_update(record: DatasetRecord) -> None:
-    safe_emit(EVENT, {"id": record.id, "status": record.status, "progress": round(record.progress or 0.0, 4),
-                      "row_count": record.row_count, "error": record.error})
+    """To everyone in single mode; to the owner's own sockets only when the dataset has an owner."""
+    data = {"id": record.id, "status": record.status, "progress": round(record.progress or 0.0, 4),
+            "row_count": record.row_count, "error": record.error}
+    if record.owner_id is None:
+        safe_emit(EVENT, data)
+        return
+    from services.auth.current import sockets_of
+
+    for sid in sockets_of(record.owner_id):
+        safe_emit(EVENT, data, to=sid)
 
 
 def _run(app: Flask, dataset_id: int) -> None:
@@ -159,8 +167,11 @@ def record_warnings(record: DatasetRecord, profile: DatasetProfile) -> list[str]
     if profile.ok and not profile.mapping.is_usable() and not (record.mapping or {}).get("instruction"):
         warnings.append("no instruction column was recognised: choose the field mapping before training")
     if record.sha256:
+        # Only the owner's own uploads: another user's dataset id must not leak through a warning.
+        owner = DatasetRecord.owner_id.is_(None) if record.owner_id is None \
+            else DatasetRecord.owner_id == record.owner_id
         twin = db.session.scalar(db.select(DatasetRecord.id).where(
-            DatasetRecord.sha256 == record.sha256, DatasetRecord.id != record.id).limit(1))
+            DatasetRecord.sha256 == record.sha256, DatasetRecord.id != record.id, owner).limit(1))
         if twin is not None:
             warnings.append(f"the same file was uploaded before as dataset {twin}")
     return warnings

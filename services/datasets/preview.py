@@ -20,6 +20,7 @@ from core.datasets import (DatasetFormatError, DatasetSpec, DatasetUnavailableEr
 from core.datasets.builtin import builtin_rows, get_builtin
 from core.datasets.hub import load_hub_dataset
 from core.datasets.profile import json_safe
+from services.auth.folders import current_owner_folder
 from services.datasets.records import get_record, stored_file
 from services.errors import ServiceError
 from services.storage import resolve_inside
@@ -99,7 +100,8 @@ def _source_rows(payload: dict, count: int) -> tuple[list[dict], list[str], Fiel
             rows, columns = _hub_rows(record.hub_id, record.config_name, record.split or "train", count)
         return rows, columns, FieldMapping.from_dict(record.mapping), about
     if payload.get("path"):
-        path = resolve_inside(current_app.config["UPLOAD_FOLDER"], str(payload["path"]))
+        # A stored name inside the caller's own upload folder (the upload folder itself in single mode).
+        path = resolve_inside(current_owner_folder(current_app.config["UPLOAD_FOLDER"]), str(payload["path"]))
         if not path.is_file():
             raise ServiceError(f"No uploaded file at {payload['path']!r}.", status_code=404)
         fmt = payload.get("format") or detect_format(path)

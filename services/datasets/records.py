@@ -11,6 +11,7 @@ from flask import current_app
 
 from core.datasets import FieldMapping, mapping_problems
 from extensions import db
+from services.auth.scope import owned, visible_owner
 from services.datasets.usage import sessions_using
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models import DatasetRecord
@@ -84,21 +85,38 @@ def to_dict(record: DatasetRecord, detail: bool = False) -> dict[str, Any]:
 
 
 def stored_file(record: DatasetRecord) -> Path:
-    """The uploaded file on disk, resolved inside the upload folder."""
+    """The uploaded file on disk, resolved inside the upload folder (``stored_path`` is relative to it: a bare
+    name for files of the single-user studio, ``u<id>/name`` for an account's uploads)."""
     if record.source_kind != "upload" or not record.stored_path:
         raise ServiceError(f"Dataset {record.name!r} comes from the Hub ({record.hub_id}); it has no uploaded file.")
     return resolve_inside(current_app.config["UPLOAD_FOLDER"], record.stored_path)
 
 
-def get_record(dataset_id: int | str) -> DatasetRecord:
+def _key(dataset_id: int | str) -> int:
     try:
-        key = int(dataset_id)
+        return int(dataset_id)
     except (TypeError, ValueError):
         raise NotFoundError(f"No dataset with id {dataset_id!r}.") from None
+
+
+def get_record(dataset_id: int | str, *, admin_ok: bool = False) -> DatasetRecord:
+    """The caller's dataset; another user's id is a 404 exactly like a missing one (``admin_ok``: an admin may
+    read it, at read-only call sites)."""
+    key = _key(dataset_id)
     record = db.session.get(DatasetRecord, key)
-    if record is None:
+    if record is None or not visible_owner(record.owner_id, admin_ok=admin_ok):
         raise NotFoundError(f"No dataset with id {key}.")
     _fail_if_stale(record)
+    return record
+
+
+def record_of_owner(dataset_id: int | str, owner_id: int | None) -> DatasetRecord:
+    """The dataset when it belongs to ``owner_id`` (a run's owner, checked when its job starts, whoever's request
+    dispatches it); ``owner_id`` None is a run of the single-user studio, which may use any dataset."""
+    key = _key(dataset_id)
+    record = db.session.get(DatasetRecord, key)
+    if record is None or (owner_id is not None and record.owner_id != owner_id):
+        raise NotFoundError(f"No dataset with id {key}.")
     return record
 
 
@@ -116,16 +134,16 @@ def _fail_if_stale(record: DatasetRecord) -> None:
 
 
 def list_records(type_: str | None = None, status: str | None = None, tag: str | None = None,
-                 source: str | None = None, owner: str | None = None) -> list[DatasetRecord]:
-    query = db.select(DatasetRecord).order_by(DatasetRecord.created_at.desc(), DatasetRecord.id.desc())
+                 source: str | None = None) -> list[DatasetRecord]:
+    """The caller's datasets (every dataset in single mode), newest first, filtered."""
+    query = owned(db.select(DatasetRecord), DatasetRecord).order_by(DatasetRecord.created_at.desc(),
+                                                                   DatasetRecord.id.desc())
     if type_:
         query = query.where(DatasetRecord.format == type_.lower())
     if status:
         query = query.where(db.func.lower(DatasetRecord.status) == status.lower())
     if source:
         query = query.where(DatasetRecord.source_kind == source.lower())
-    if owner:
-        query = query.where(DatasetRecord.owner_id == owner)
     records = list(db.session.scalars(query))
     if tag:  # tags are a JSON list: filtered here, portable across SQLite and PostgreSQL
         wanted = tag.strip().lower()

@@ -2,24 +2,31 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from flask import current_app
 
 from core.datasets import BUILTINS, DatasetSpec, FieldMapping, find_entry, mapping_problems
 from core.datasets.hub import HUB_ID, hub_status, is_cached
 from services.datasets.catalog import HubUnavailable
-from services.datasets.records import DatasetStatus, get_record, stored_file
+from services.datasets.records import DatasetStatus, get_record, record_of_owner, stored_file
 from services.errors import NotFoundError, ServiceError
 
 SOURCE_HELP = ("use builtin:<name> (" + ", ".join(f"builtin:{n}" for n in BUILTINS) + "), dataset:<id> for an "
                "uploaded or added dataset, or a Hugging Face id like openai/gsm8k")
 
 
+CALLER = object()  # ``owner``: the current principal (a request); a run's job passes its session's owner
+
+
 def resolve_for_training(source: str, split: str = "train", instruction_field: str | None = None,
-                         response_field: str | None = None) -> DatasetSpec:
+                         response_field: str | None = None, *, owner: Any = CALLER) -> DatasetSpec:
     """The spec for ``source``; raises ServiceError (400/503) or NotFoundError with a message for the UI.
 
-    File paths are refused: users train on files they uploaded, by id.
+    File paths are refused: users train on files they uploaded, by id. A ``dataset:<id>`` of another user is a
+    404, as a missing one: by default "another" than the caller; a job started later (dispatched from whoever's
+    request) passes ``owner=session.owner_id`` so its own dataset resolves and no other does. Nobody trains
+    from another user's dataset, admins included.
     """
     if not isinstance(source, str) or not source.strip():
         raise ServiceError(f"No dataset source given: {SOURCE_HELP}.")
@@ -29,7 +36,7 @@ def resolve_for_training(source: str, split: str = "train", instruction_field: s
     if source.startswith("builtin:"):
         return _builtin(source.split(":", 1)[1], split, overrides)
     if source.startswith("dataset:"):
-        return _stored(source.split(":", 1)[1], overrides)
+        return _stored(source.split(":", 1)[1], overrides, owner)
     if HUB_ID.match(source) and not os.path.exists(source):
         return _hub(source, split, overrides)
     raise ServiceError(f"Unknown dataset source {source!r}: {SOURCE_HELP}. Local paths are not accepted; "
@@ -45,8 +52,8 @@ def _builtin(name: str, split: str, overrides: dict) -> DatasetSpec:
     return DatasetSpec("builtin", name, split=split, mapping=builtin.mapping.merged(**overrides))
 
 
-def _stored(dataset_id: str, overrides: dict) -> DatasetSpec:
-    record = get_record(dataset_id)
+def _stored(dataset_id: str, overrides: dict, owner: Any) -> DatasetSpec:
+    record = get_record(dataset_id) if owner is CALLER else record_of_owner(dataset_id, owner)
     if record.status != DatasetStatus.READY.value:
         detail = f": {record.error}" if record.status == DatasetStatus.FAILED.value and record.error else ""
         raise ServiceError(f"Dataset {record.name!r} (id {record.id}) is {record.status}{detail}; "

@@ -22,6 +22,8 @@ from werkzeug.formparser import FormDataParser
 from core.datasets import FILE_FORMATS, detect_format
 from core.datasets.readers import format_from_name
 from extensions import db
+from services.auth.folders import current_owner_folder
+from services.auth.scope import new_owner_id
 from services.datasets import jobs
 from services.datasets.records import DatasetStatus, clean_description, clean_tags, transition
 from services.errors import ServiceError
@@ -133,14 +135,17 @@ def _create_record(part: _HashingFile, original: str, form) -> DatasetRecord:
     fmt = (form.get("format") or "").strip().lower() or format_from_name(original) or detect_format(part.path)
     if fmt not in FILE_FORMATS:
         raise ServiceError(f"Unsupported format {fmt!r}: use {', '.join(FILE_FORMATS)}.")
-    stored_name = f"{uuid.uuid4().hex}.{fmt}"
-    target = resolve_inside(current_app.config["UPLOAD_FOLDER"], stored_name)
+    # The caller's folder (``u<id>/`` in accounts mode); ``stored_path`` stays relative to the upload folder.
+    root = Path(current_app.config["UPLOAD_FOLDER"])
+    folder = current_owner_folder(root)
+    target = resolve_inside(folder, f"{uuid.uuid4().hex}.{fmt}")
+    stored_name = target.relative_to(root.resolve()).as_posix()
     part.flush()
     os.replace(part.path, target)
     record = DatasetRecord(
         name=(form.get("name") or "").strip()[:255] or Path(original).stem[:255] or "dataset",
         description=clean_description(form.get("description")), tags=clean_tags(form.get("tags")),
-        owner_id=None, source_kind="upload", format=fmt, original_filename=original, stored_path=stored_name,
+        owner_id=new_owner_id(), source_kind="upload", format=fmt, original_filename=original, stored_path=stored_name,
         size_bytes=part.size, sha256=part.sha256.hexdigest(), mapping={}, columns=[], sample_rows=[],
         error_details=[], warnings=[],
     )

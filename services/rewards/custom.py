@@ -1,4 +1,5 @@
-"""Saved custom rewards: no-code combinations of components, or code run in the sandbox."""
+"""Saved custom rewards: no-code combinations of components, or code run in the sandbox. Each is its owner's:
+listed, read, tested, trained with, changed and deleted by its owner only (another user's id is a 404)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +9,7 @@ from sqlalchemy import select
 from core.rewards import PRESETS, metric_name
 from extensions import db
 from services.errors import ConflictError, NotFoundError, ServiceError
+from services.auth.scope import new_owner_id, owned, visible_owner
 from services.ids import as_id
 from services.models.rewards import CustomReward
 from services.rewards.validation import check_code, check_components, bad_request, require_sandbox
@@ -20,19 +22,20 @@ def custom_to_dict(record: CustomReward) -> dict[str, Any]:
 
 
 def list_custom() -> list[dict[str, Any]]:
-    rows = db.session.execute(select(CustomReward).order_by(CustomReward.name)).scalars()
+    rows = db.session.execute(owned(select(CustomReward), CustomReward).order_by(CustomReward.name)).scalars()
     return [custom_to_dict(r) for r in rows]
 
 
-def get_custom(reward_id: Any) -> CustomReward:
-    """The saved reward; a 404 when there is none, a 400 when ``reward_id`` (from a body: URLs are bounded by their
-    converter) cannot be an id at all (not a positive integer up to 2^63 - 1, which the driver cannot take)."""
+def get_custom(reward_id: Any, *, admin_ok: bool = False) -> CustomReward:
+    """The caller's saved reward; a 404 when there is none or it is another user's (``admin_ok``: an admin may
+    read it), a 400 when ``reward_id`` (from a body: URLs are bounded by their converter) cannot be an id at all
+    (not a positive integer up to 2^63 - 1, which the driver cannot take)."""
     key = as_id(reward_id)
     if key is None:
         raise bad_request(f"{str(reward_id)[:40]!r} is not a custom reward id (a positive integer up to 2^63 - 1).",
                           "custom_id", "Pick one from GET /api/rewards/custom.")
     record = db.session.get(CustomReward, key)
-    if record is None:
+    if record is None or not visible_owner(record.owner_id, admin_ok=admin_ok):
         raise NotFoundError(f"No custom reward {str(reward_id)[:40]!r}.")
     return record
 
@@ -64,7 +67,7 @@ def _apply(record: CustomReward, body: dict[str, Any], creating: bool) -> None:
 
 
 def create_custom(body: dict[str, Any]) -> CustomReward:
-    record = CustomReward(description="", components=[])
+    record = CustomReward(description="", components=[], owner_id=new_owner_id())
     _apply(record, body, creating=True)
     db.session.add(record)
     db.session.commit()
@@ -89,14 +92,15 @@ def definition(record: CustomReward) -> dict[str, Any]:
 
 def resolve_config_rewards(config: dict[str, Any]) -> dict[str, Any]:
     """Before a run starts: fill each ``reward.custom`` use with the saved definition (the config then records
-    exactly what ran, and the training child needs no database). Refuses unknown ids and code rewards on a
-    machine without isolation (code rewards and the code_execution component)."""
+    exactly what ran, and the training child needs no database). Refuses unknown ids, another user's rewards
+    (admins' included: nobody trains with someone else's reward) and code rewards on a machine without isolation
+    (code rewards and the code_execution component)."""
     reward = config.get("reward") or {}
     uses = reward.get("custom") or []
     for i, use in enumerate(uses):
         key = as_id(use.get("id"))
         record = db.session.get(CustomReward, key) if key is not None else None
-        if record is None:
+        if record is None or not visible_owner(record.owner_id):
             raise ServiceError("The training config is not valid.", details=[{
                 "path": f"reward.custom.{i}.id", "message": f"no custom reward {str(use.get('id'))[:40]!r}",
                 "hint": "Pick one from GET /api/rewards/custom."}])
