@@ -108,6 +108,13 @@ def _clean(payload: Any, current: dict[str, Any]) -> dict[str, Any]:
 
 
 def _commit(row: PromptTemplate) -> None:
+    """Names are unique per owner; checked here too because the database sees two NULL owners as different."""
+    query = db.select(PromptTemplate.id).where(PromptTemplate.name == row.name).filter_by(owner_id=row.owner_id)
+    with db.session.no_autoflush:
+        clash = [found for found in db.session.execute(query).scalars() if found != row.id]
+    if clash:
+        db.session.rollback()
+        raise ConflictError(f"A prompt template named {row.name!r} already exists.")
     try:
         db.session.commit()
     except IntegrityError:

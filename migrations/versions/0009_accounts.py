@@ -15,6 +15,22 @@ depends_on = None
 # Tables that had an unused ``owner`` text column (always NULL): it becomes the integer ``owner_id``.
 RENAMED = ("datasets", "prompt_templates", "training_sessions", "custom_rewards")
 ADDED = ("export_jobs", "test_runs", "batch_runs", "evaluations", "wizard_drafts")
+# Names unique per owner, not across the studio: two users may each have a reward called "format".
+NAMED = ("custom_rewards", "prompt_templates")
+# SQLite reflects the old inline UNIQUE (name) without a name: batch mode names it by this convention to drop it.
+_CONVENTION = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
+
+
+def _name_unique(table):
+    found = [u["name"] for u in sa.inspect(op.get_bind()).get_unique_constraints(table)
+             if u["column_names"] == ["name"]]
+    return found[0] if found and found[0] else f"uq_{table}_name"
+
+
+def _name_unique_per_owner(table):
+    with op.batch_alter_table(table, naming_convention=_CONVENTION) as batch_op:
+        batch_op.drop_constraint(_name_unique(table), type_="unique")
+        batch_op.create_unique_constraint(f"uq_{table}_owner_name", ["owner_id", "name"])
 
 
 def _created(name="created_at", nullable=False):
@@ -79,6 +95,9 @@ def upgrade():
             batch_op.add_column(sa.Column("owner_id", sa.Integer(), nullable=True))
         op.create_index(f"ix_{table}_owner_id", table, ["owner_id"])
 
+    for table in NAMED:
+        _name_unique_per_owner(table)
+
     # Saved configs are keyed by (owner, name) now: two users may both have a "baseline".
     op.create_table(
         "saved_configs_new",
@@ -118,6 +137,10 @@ def downgrade():
                "WHERE owner_id IS NULL")
     op.drop_table("saved_configs")
     op.rename_table("saved_configs_old", "saved_configs")
+    for table in NAMED:
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.drop_constraint(f"uq_{table}_owner_name", type_="unique")
+            batch_op.create_unique_constraint(f"uq_{table}_name", ["name"])
     for table in RENAMED + ADDED:
         op.drop_index(f"ix_{table}_owner_id", table_name=table)
         with op.batch_alter_table(table) as batch_op:

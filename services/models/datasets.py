@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -59,9 +59,10 @@ class PromptTemplate(db.Model):
     """A user's system prompt with its reasoning and solution markers (the built-in default is not a row)."""
 
     __tablename__ = "prompt_templates"
+    __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_prompt_templates_owner_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
     system_prompt: Mapped[str] = mapped_column(Text, nullable=False)
     reasoning_start: Mapped[str] = mapped_column(String(64), nullable=False)
     reasoning_end: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -13,9 +13,10 @@ from services.models.base import utcnow
 
 class CustomReward(db.Model):
     __tablename__ = "custom_rewards"
+    __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_custom_rewards_owner_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # components | code
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     components: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)

@@ -49,7 +49,9 @@ def _apply(record: CustomReward, body: dict[str, Any], creating: bool) -> None:
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
             raise bad_request("Give the reward a name (1-100 characters).", "name")
         name = name.strip()
-        clash = db.session.execute(select(CustomReward).filter_by(name=name)).scalar_one_or_none()
+        # Unique per owner (the database's constraint cannot see two NULL owners of single mode as equal).
+        clash = db.session.execute(select(CustomReward).filter_by(name=name, owner_id=record.owner_id)
+                                   ).scalar_one_or_none()
         if clash is not None and clash.id != record.id:
             raise ConflictError(f"A custom reward named {name!r} exists already.",
                                 details=[{"path": "name", "message": "name taken", "hint": "Pick another name."}])

@@ -248,3 +248,15 @@ def test_single_mode_is_unchanged(app, client):
 
         for model in (DatasetRecord, PromptTemplate, CustomReward, SavedConfigMeta, WizardDraft):
             assert [r.owner_id for r in db.session.scalars(db.select(model))] == [None], model
+
+
+def test_reward_and_template_names_are_unique_per_user_not_per_studio(team):
+    """A second user may pick a name someone else uses (no 409 that would reveal it); one user may not twice."""
+    app, _, auth = team
+    client = app.test_client()
+    reward = {"name": "format check", "kind": "components", "components": [{"name": "format"}]}
+    for user in ("a", "b"):
+        assert client.post("/api/rewards/custom", json=reward, headers=auth[user]).status_code == 201, user
+        assert client.post("/api/prompt-templates", json={"name": "terse"}, headers=auth[user]).status_code == 201
+    assert client.post("/api/rewards/custom", json=reward, headers=auth["a"]).status_code == 409
+    assert client.post("/api/prompt-templates", json={"name": "terse"}, headers=auth["b"]).status_code == 409
