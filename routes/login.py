@@ -1,7 +1,7 @@
 """The sign-in page. Single mode: today's access-token form, shown when the studio requires its token.
 Accounts mode: a username/password form (static/js/login.js posts it to /api/auth/login), except while no
-account exists and the studio has an access token: then the token form, which unlocks creating the first
-account (its administrator) on /register."""
+account exists and the studio has an access token: then the token form, which unlocks the studio and creating
+the first account (its administrator) on /register; the top bar links there meanwhile."""
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from services.auth.mode import accounts_enabled
@@ -30,8 +30,7 @@ def _accounts_page(token: str | None, target: str):
 def login():
     token = current_app.config.get("ACCESS_TOKEN")
     target = safe_next(request.values.get("next"))
-    accounts = accounts_enabled()
-    if accounts and request.method == "GET":
+    if accounts_enabled() and request.method == "GET":
         page = _accounts_page(token, target)
         if page is not None:
             return page
@@ -39,8 +38,6 @@ def login():
         return redirect(target)
     if request.method == "POST":
         if _token_matches(request.form.get("token", "").strip(), token):
-            if accounts:  # the token's only use in accounts mode: creating the first account
-                target = url_for("auth_pages.register")
             return set_token_cookie(redirect(target), token)
         return render_template("login.html", mode="token", next=target,
                                error="That token is not this server's."), 401

@@ -1,5 +1,7 @@
-// Sign-in and registration pages (accounts mode): both post JSON to /api/auth and show the server's message.
-import { post, setCsrfToken } from "./lib/api.js";
+// Sign-in and registration pages: the accounts forms post JSON to /api/auth and show the server's message; the
+// access-token form (single mode, or before the first account) posts to /login by fetch, because under the
+// studio's "Referrer-Policy: no-referrer" Chrome sends a plain form post with "Origin: null", which is refused.
+import { csrfToken, post, setCsrfToken } from "./lib/api.js";
 import { $ } from "./lib/dom.js";
 
 function say(box, error) {
@@ -58,6 +60,22 @@ if (registerForm) {
     } catch (error) {
       say(box, error);
       button.disabled = false;
+    }
+  });
+}
+
+const tokenForm = $("#token-form");
+if (tokenForm) {
+  tokenForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const response = await fetch(tokenForm.action, { method: "POST", body: new URLSearchParams(new FormData(tokenForm)),
+                                                     headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" });
+    if (response.ok && response.redirected) {
+      window.location.assign(response.url);
+    } else {
+      const box = $("#token-error");
+      box.textContent = "That token is not this server's.";
+      box.hidden = false;
     }
   });
 }
