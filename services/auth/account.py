@@ -9,6 +9,7 @@ nothing of theirs remains.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +23,7 @@ from services.auth.principal import for_user
 from services.errors import ConflictError, ServiceError
 from services.models.auth import ApiToken, User
 
+log = logging.getLogger(__name__)
 STOP_WAIT_SECONDS = 15.0  # how long a deletion waits for the user's running sessions and exports to end
 
 
@@ -137,6 +139,10 @@ def _delete_all(owner_id: int) -> list[str]:
                 db.session.rollback()
                 if error.status_code != 404:  # gone already (a session's exports go with it)
                     left.append(f"{label} {ident}: {error.message}")
+            except Exception:  # one broken item must not hide what else is left: logged, reported, kept
+                db.session.rollback()
+                log.exception("account deletion: %s %s could not be deleted", label, ident)
+                left.append(f"{label} {ident}: an internal error (logged)")
     # Rows no service deletes one by one: the playground's test history, wizard drafts, the metadata of a
     # saved config whose file was already gone, and the user's tokens.
     for model in (TestRun, WizardDraft, SavedConfigMeta):
