@@ -24,9 +24,17 @@ def register_blueprints(app: Flask) -> None:
     from routes.methods import bp as methods_bp
     from routes.rag import bp as rag_bp
     from routes.login import bp as login_bp
+    from routes.auth import bp as auth_bp
+    from routes.auth_pages import bp as auth_pages_bp
+    from routes.admin import bp as admin_bp
+    from routes.admin_pages import bp as admin_pages_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(login_bp)
+    app.register_blueprint(auth_bp, url_prefix="/api/auth")
+    app.register_blueprint(auth_pages_bp)
+    app.register_blueprint(admin_bp, url_prefix="/api/admin")
+    app.register_blueprint(admin_pages_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(system_bp, url_prefix="/api/system")
     app.register_blueprint(models_bp, url_prefix="/api/models")

@@ -16,3 +16,6 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     import services.auth.current  # noqa: F401  (registers the user loader)
+    from services.auth import audit
+
+    audit.prune_at_start(app)

@@ -3,6 +3,7 @@ failures, tokens, roles, deletions, deploys); pruned to ``AUDIT_RETENTION_DAYS``
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,8 @@ from services.models.auth import AuditEvent
 from services.models.base import utcnow
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY_SECONDS = 24 * 3600  # a long-running server prunes while it records, at most once a day
+_last_prune = {"at": 0.0}
 
 
 def record(action: str, *, target: str | None = None, actor_id: int | None = None, actor: str | None = None,
@@ -33,6 +36,9 @@ def record(action: str, *, target: str | None = None, actor_id: int | None = Non
                               actor=(actor or "")[:64] or None, address=address, detail=detail))
     if commit:
         db.session.commit()
+        if time.monotonic() - _last_prune["at"] > PRUNE_EVERY_SECONDS:
+            _last_prune["at"] = time.monotonic()
+            prune()
 
 
 def prune(now=None) -> int:
@@ -43,6 +49,25 @@ def prune(now=None) -> int:
     result = db.session.execute(delete(AuditEvent).where(AuditEvent.at < cutoff))
     db.session.commit()
     return result.rowcount or 0
+
+
+def prune_at_start(app) -> None:
+    """Called by ``services.auth.init_app``: drop expired events, unless the database is not migrated yet (the
+    first start creates the tables after this runs; the next start or the daily prune catches up)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    with app.app_context():
+        try:
+            if inspect(db.engine).has_table(AuditEvent.__tablename__):
+                removed = prune()
+                _last_prune["at"] = time.monotonic()
+                if removed:
+                    log.info("audit log: %d events older than %s days removed", removed,
+                             app.config.get("AUDIT_RETENTION_DAYS"))
+        except SQLAlchemyError:  # an unreachable database must not stop the studio from starting
+            log.warning("audit log not pruned at start", exc_info=True)
+            db.session.rollback()
 
 
 def events(limit: int = 200, action: str | None = None, actor_id: int | None = None) -> list[dict[str, Any]]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import current_app, jsonify, redirect, request
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
-from extensions import csrf
 from services.auth.current import any_account_exists, authenticate, set_request_principal
 from services.auth.permissions import ACCOUNT_ENDPOINTS, PUBLIC_ENDPOINTS, required_scope
 from services.auth.tokens import AuthError
@@ -49,10 +49,22 @@ def check_request(bearer: str | None, bootstrap_offered: bool):
         return refuse(403, f"This needs the '{scope}' scope, which your credentials do not have.")
     if principal.via == "session" and request.method not in SAFE_METHODS:
         try:
-            csrf.protect()
-        except CSRFError as error:
-            return refuse(403, f"CSRF check failed ({error.description}): reload the page and try again.")
+            check_csrf()
+        except ValidationError as error:
+            return refuse(403, f"CSRF check failed ({error}): reload the page and try again.")
     return None
+
+
+def check_csrf() -> None:
+    """The request's CSRF token (``X-CSRFToken`` header, or the ``csrf_token`` field of a plain form post) must
+    be this session's. Not ``csrf.protect()``: that reads ``request.form`` first, which swallows a streamed
+    upload before its view reads it, and on HTTPS it demands a Referer that our ``Referrer-Policy: no-referrer``
+    never lets the browser send (the Origin check in services/security.py covers what that would)."""
+    token = next((request.headers[name] for name in current_app.config["WTF_CSRF_HEADERS"]
+                  if request.headers.get(name)), None)
+    if token is None and request.mimetype == "application/x-www-form-urlencoded":
+        token = request.form.get(current_app.config["WTF_CSRF_FIELD_NAME"])
+    validate_csrf(token)
 
 
 def login_redirect():

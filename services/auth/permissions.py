@@ -5,7 +5,11 @@ walks the URL map, so a new endpoint is classified by these rules the moment it 
 """
 from __future__ import annotations
 
+from services.errors import NotFoundError
 from services.security import SAFE_METHODS
+
+ACCOUNTS_OFF = ("Accounts are off (TUNEWRIGHT_AUTH=single): this studio has one user and no sign-in. Start it "
+                "with TUNEWRIGHT_AUTH=accounts to share it with accounts.")
 
 # Reachable without signing in: pages and endpoints that sign in, and static files.
 PUBLIC_ENDPOINTS = frozenset({
@@ -27,7 +31,8 @@ ENDPOINT_SCOPES = {
     # Account self-service: what a token may grant is capped by the caller's own scopes (services/auth/tokens).
     "auth.tokens": None,
     "auth.revoke_token": None,
-    "auth.delete_account": None,
+    # Deleting the account deletes all its data: no less than deleting one dataset needs.
+    "auth.delete_account": "train",
 }
 
 
@@ -42,3 +47,11 @@ def required_scope(endpoint: str | None, method: str) -> str | None:
     if blueprint in BLUEPRINT_SCOPES:
         return BLUEPRINT_SCOPES[blueprint]
     return "read" if method in SAFE_METHODS else "train"
+
+
+def require_accounts() -> None:
+    """The account and admin endpoints exist only in accounts mode: a 404 that says why elsewhere."""
+    from services.auth.mode import accounts_enabled
+
+    if not accounts_enabled():
+        raise NotFoundError(ACCOUNTS_OFF)

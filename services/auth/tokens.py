@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from extensions import db
+from services.auth import audit
 from services.auth.principal import ROLE_SCOPES, SCOPES, Principal, for_user
 from services.errors import NotFoundError, ServiceError
 from services.models.auth import ApiToken, User
@@ -60,6 +61,24 @@ def check_scopes(requested: Any, granter: Principal) -> list[str]:
     return [s for s in SCOPES if s in requested]
 
 
+MAX_EXPIRY_DAYS = 3650
+
+
+def new_personal_token(user: User, granter: Principal, name: Any, scopes: Any,
+                       expires_in_days: Any = None) -> tuple[ApiToken, str]:
+    """A token requested over the API: a name, scopes within what the granter holds, an optional expiry."""
+    errors = []
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
+        errors.append("name: 1-100 characters that say where the token is used.")
+    if expires_in_days is not None and (not isinstance(expires_in_days, int) or isinstance(expires_in_days, bool)
+                                        or not 1 <= expires_in_days <= MAX_EXPIRY_DAYS):
+        errors.append(f"expires_in_days: a whole number of days from 1 to {MAX_EXPIRY_DAYS}, or null for none.")
+    if errors:
+        raise ServiceError("The token cannot be created: " + " ".join(errors), details=errors)
+    granted = check_scopes(scopes, granter)
+    return create_personal_token(user, name.strip(), granted, expires_in_days)
+
+
 def create_personal_token(user: User, name: str, scopes: list[str],
                           expires_in_days: int | None = None) -> tuple[ApiToken, str]:
     """A new token; the secret is returned once and never stored."""
@@ -68,6 +87,8 @@ def create_personal_token(user: User, name: str, scopes: list[str],
     row = ApiToken(user_id=user.id, name=name, prefix=secret[:_VISIBLE], digest=digest(secret), scopes=scopes,
                    expires_at=expires)
     db.session.add(row)
+    audit.record("token.created", target=f"token:{row.prefix}", actor_id=user.id, actor=user.username,
+                 detail={"name": name, "scopes": scopes, "expires_in_days": expires_in_days}, commit=False)
     db.session.commit()
     return row, secret
 
@@ -83,7 +104,9 @@ def principal_from_personal_token(token: str) -> tuple[Principal, ApiToken]:
         raise AuthError("The account of this access token is not active.")
     now = utcnow()
     if row.last_used_at is None or now - _aware(row.last_used_at) >= _LAST_USED_EVERY:
-        row.last_used_at = now
+        row.last_used_at = now  # and an audit entry: token use is logged at the same pace, not per request
+        audit.record("token.used", target=f"token:{row.prefix}", actor_id=user.id, actor=user.username,
+                     commit=False)
         db.session.commit()
     return for_user(user, "pat", frozenset(row.scopes)), row
 
@@ -94,6 +117,7 @@ def revoke_personal_token(user_id: int, token_id: int) -> ApiToken:
         raise NotFoundError(f"Token {token_id} not found.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        audit.record("token.revoked", target=f"token:{row.prefix}", detail={"name": row.name}, commit=False)
         db.session.commit()
     return row
 

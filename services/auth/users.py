@@ -30,6 +30,11 @@ def on_revoke(hook: Callable[[int], None]) -> None:
     _revoke_hooks.append(hook)
 
 
+def revoke_credentials(user: User) -> None:
+    """End every session, JWT and live connection of ``user`` now (commits)."""
+    _revoked(user)
+
+
 def _revoked(user: User) -> None:
     user.token_version += 1
     db.session.commit()
@@ -95,9 +100,10 @@ def register(username: Any, email: Any, password: Any, full_name: Any = None) ->
     return user
 
 
-def authenticate(username: Any, password: Any) -> User:
+def authenticate(username: Any, password: Any, via: str = "session") -> User:
     """The user these credentials prove, or ServiceError (401 wrong, 403 pending/disabled). A wrong username
-    costs the same hash as a wrong password, so timing does not tell which accounts exist."""
+    costs the same hash as a wrong password, so timing does not tell which accounts exist. ``via`` (session,
+    jwt) goes into the audit log."""
     user = None
     if isinstance(username, str) and isinstance(password, str):
         user = db.session.execute(select(User).where(func.lower(User.username) == username.lower())).scalar_one_or_none()
@@ -106,18 +112,25 @@ def authenticate(username: Any, password: Any) -> User:
         if cheap not in _DUMMY_HASH:
             _DUMMY_HASH[cheap] = hash_password("not a password of anyone")
         verify_password(_DUMMY_HASH[cheap], password if isinstance(password, str) else "")
-        audit.record("login.failed", target=f"user:{str(username)[:64]}", actor_id=None, actor=None)
+        audit.record("login.failed", target=f"user:{str(username)[:64]}", actor_id=None, actor=None,
+                     detail={"via": via, "reason": "unknown user"})
         raise ServiceError("Wrong username or password.", status_code=401)
     if not verify_password(user.password_hash, password):
-        audit.record("login.failed", target=f"user:{user.username}", actor_id=user.id, actor=user.username)
+        audit.record("login.failed", target=f"user:{user.username}", actor_id=user.id, actor=user.username,
+                     detail={"via": via, "reason": "wrong password"})
         raise ServiceError("Wrong username or password.", status_code=401)
-    if user.status == "pending":
-        raise ServiceError("Your account awaits an administrator's approval.", status_code=403)
     if user.status != "active":
+        audit.record("login.failed", target=f"user:{user.username}", actor_id=user.id, actor=user.username,
+                     detail={"via": via, "reason": user.status})
+        if user.status == "pending":
+            raise ServiceError("Your account awaits an administrator's approval: you can sign in once an "
+                               "administrator has approved it.", status_code=403)
         raise ServiceError("Your account is disabled: ask an administrator.", status_code=403)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
+    audit.record("login", target=f"user:{user.username}", actor_id=user.id, actor=user.username,
+                 detail={"via": via}, commit=False)
     db.session.commit()
     return user
 

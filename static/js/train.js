@@ -150,8 +150,9 @@
   }
 
   async function api(path, body) {
-    const response = await fetch(`/api/training/${path}`, { method: "POST", headers: { "Content-Type": "application/json" },
-                                                          body: JSON.stringify(body) });
+    const meta = document.querySelector('meta[name="csrf-token"]');  // checked for browser sessions (accounts)
+    const response = await fetch(`/api/training/${path}`, { method: "POST", body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", "X-CSRFToken": meta ? meta.getAttribute("content") : "" } });
     const data = await response.json();
     if (!response.ok) {
       const details = (data.details || []).map((d) => `${d.path}: ${d.message}`).join("; ");

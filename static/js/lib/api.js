@@ -8,8 +8,24 @@ function apiError(status, statusText, data) {
   return error;
 }
 
+// The CSRF token of this page (base.html's <meta name="csrf-token">): every state-changing request a browser
+// session makes must carry it (accounts mode checks it; single mode ignores it).
+export function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.getAttribute("content") : "";
+}
+
+// After sign-in or a password change the session (and its CSRF token) is new: the page keeps the new one.
+export function setCsrfToken(token) {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta && token) meta.setAttribute("content", token);
+}
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
 export async function request(method, url, body) {
   const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (UNSAFE.has(method.toUpperCase())) options.headers["X-CSRFToken"] = csrfToken();
   if (body instanceof FormData) {
     options.body = body;
   } else if (body !== undefined) {
@@ -26,7 +42,7 @@ export async function request(method, url, body) {
 export const get = (url) => request("GET", url);
 export const post = (url, body) => request("POST", url, body === undefined ? {} : body);
 export const patch = (url, body) => request("PATCH", url, body);
-export const del = (url) => request("DELETE", url);
+export const del = (url, body) => request("DELETE", url, body);
 
 // Upload with progress (fetch cannot report upload progress; XMLHttpRequest can).
 export function upload(url, formData, onProgress) {
@@ -34,6 +50,7 @@ export function upload(url, formData, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url);
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
     xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total); };
     xhr.onload = () => {
       let data = null;

@@ -1,0 +1,24 @@
+"""Isolation cases of the account and admin routes: another user's token id is a 404; the admin routes are a
+403 for anyone without the admin scope."""
+from __future__ import annotations
+
+from tests.isolation.registry import case
+
+
+def _token(app, owner_id: int) -> dict:
+    from extensions import db
+    from services.auth.tokens import create_personal_token
+    from services.models.auth import User
+
+    with app.app_context():
+        row, _ = create_personal_token(db.session.get(User, owner_id), "isolation", ["read"])
+        return {"token_id": row.id}
+
+
+def _user(app, owner_id: int) -> dict:
+    return {"user_id": owner_id}
+
+
+case("auth.revoke_token", _token, methods=("DELETE",))
+case("admin.update_user", _user, methods=("PATCH",), body={"status": "active"}, admin_only=True)
+case("admin.reset_password", _user, methods=("POST",), body={"password": "temporary 123"}, admin_only=True)
