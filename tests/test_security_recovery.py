@@ -253,7 +253,9 @@ def test_gunicorn_dispatches_queued_sessions_at_start(tmp_path, test_config):
         db.session.commit()
         db.engine.dispose()
     port = free_port()
+    # Production means accounts; with no account yet, the configured access token is the (bootstrap) credential.
     env = dict(os.environ, TUNEWRIGHT_ENV="production", SECRET_KEY="test", TUNEWRIGHT_HOST="127.0.0.1",
+               TUNEWRIGHT_TOKEN="boot-token",
                TUNEWRIGHT_INSTANCE_DIR=test_config["INSTANCE_PATH"], TUNEWRIGHT_UPLOAD_DIR=test_config["UPLOAD_FOLDER"],
                TUNEWRIGHT_OUTPUT_DIR=test_config["OUTPUT_FOLDER"], TUNEWRIGHT_EXPORT_DIR=test_config["EXPORT_FOLDER"],
                TUNEWRIGHT_CONFIG_DIR=test_config["CONFIG_FOLDER"], TUNEWRIGHT_LOG_DIR=test_config["LOG_DIR"],
@@ -269,8 +271,8 @@ def test_gunicorn_dispatches_queued_sessions_at_start(tmp_path, test_config):
         status = None
         while time.monotonic() < deadline and status != "failed":
             try:
-                status = requests.get(f"http://127.0.0.1:{port}/api/training/sessions/waiting",
-                                      timeout=30).json()["session"]["status"]
+                status = requests.get(f"http://127.0.0.1:{port}/api/training/sessions/waiting", timeout=30,
+                                      headers={"Authorization": "Bearer boot-token"}).json()["session"]["status"]
             except requests.RequestException:  # the worker is still importing torch
                 pass
             time.sleep(0.5)

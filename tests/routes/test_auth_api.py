@@ -170,13 +170,17 @@ def test_an_expired_or_forged_jwt_is_refused(accounts_app):
     user_id = add_user(accounts_app, "bob")
     now = int(time.time())
     claims = {"sub": str(user_id), "scope": "read", "jti": "x", "iat": now - 3600, "exp": now - 60, "ver": 1}
-    expired = jwt.encode(claims, accounts_app.config["SECRET_KEY"], algorithm="HS256")
+    from services.auth.tokens import jwt_key
+
+    with accounts_app.app_context():
+        key = jwt_key()
+    expired = jwt.encode(claims, key, algorithm="HS256")
     client = accounts_app.test_client()
     answer = client.get("/api/auth/me", headers={"Authorization": f"Bearer {expired}"})
     assert answer.status_code == 401 and "expired" in answer.json["error"]
-    forged = jwt.encode({**claims, "exp": now + 600}, "not the server's secret", algorithm="HS256")
+    forged = jwt.encode({**claims, "exp": now + 600}, "not the server's secret, though long enough", algorithm="HS256")
     assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
-    valid = jwt.encode({**claims, "exp": now + 600}, accounts_app.config["SECRET_KEY"], algorithm="HS256")
+    valid = jwt.encode({**claims, "exp": now + 600}, key, algorithm="HS256")
     assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {valid}"}).status_code == 200
 
 
