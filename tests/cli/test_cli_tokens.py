@@ -32,7 +32,8 @@ def studio(cli):
     from extensions import db
 
     config = make_test_config(cli.folder)
-    config.update(AUTH_MODE_SETTING="accounts", SQLALCHEMY_DATABASE_URI=f"sqlite:///{cli.folder / 'instance' / 'tunewright.db'}")
+    config.update(AUTH_MODE_SETTING="accounts",
+                  SQLALCHEMY_DATABASE_URI=f"sqlite:///{cli.folder / 'instance' / 'tunewright.db'}")
     app = create_app(config)
     yield app
     with app.app_context():
