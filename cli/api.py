@@ -65,6 +65,7 @@ class LocalApi:
         self.app = app
         self.url = f"local database ({app.config['SQLALCHEMY_DATABASE_URI'].split('://', 1)[0]})"
         self.headers = auth_headers(token, None, anonymous)
+        self.anonymous = anonymous  # signing in: a 401 is about the password, not this machine's token
         self.own_token = False  # the token sent is this app's own access token, found in its config
         if not self.headers and not anonymous and self._own_token_is_a_credential():
             self.headers = {"Authorization": f"Bearer {app.config['ACCESS_TOKEN']}"}
@@ -85,7 +86,7 @@ class LocalApi:
 
     def use_token(self, token: str) -> None:
         self.headers = {"Authorization": f"Bearer {token}"}
-        self.own_token = False
+        self.own_token = self.anonymous = False
 
     def call(self, method: str, path: str, json: Any = None, params: dict | None = None) -> dict:
         response = self._client.open("/api" + path, method=method.upper(), json=json, query_string=params,
@@ -99,7 +100,7 @@ class LocalApi:
         return self._answer(response)
 
     def _answer(self, response) -> dict:
-        if response.status_code == 401:
+        if response.status_code == 401 and not self.anonymous:
             body = response.get_json(silent=True)
             raise ApiError(401, self._token_help(body.get("error") if isinstance(body, dict) else None))
         return _answer(response.status_code, response.get_json(silent=True))
@@ -129,12 +130,14 @@ class RemoteApi:
 
         self.url = url.rstrip("/")
         self.headers = auth_headers(token, self.url, anonymous)
+        self.anonymous = anonymous
         self.timeout = timeout
         self._session = requests.Session()
         self._session.headers.update(self.headers)
 
     def use_token(self, token: str) -> None:
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.anonymous = False
         self._session.headers.update(self.headers)
 
     def _send(self, method: str, path: str, **kwargs) -> dict:
@@ -149,7 +152,7 @@ class RemoteApi:
             body = response.json()
         except ValueError:
             body = None
-        if response.status_code == 401 and isinstance(body, dict):
+        if response.status_code == 401 and isinstance(body, dict) and not self.anonymous:
             body = {**body, "error": f"{str(body.get('error') or 'HTTP 401').rstrip('.')}. From the command line: "
                                      f"pass --token (or set TUNEWRIGHT_TOKEN); on a studio with accounts, 'tunewright "
                                      f"login --server {self.url}' stores a personal access token."}
