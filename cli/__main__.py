@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "sessions": "cli.sessions",
     "export": "cli.export",
     "exports": "cli.exports",
+    "login": "cli.account",
+    "logout": "cli.account",
 }
 
 
@@ -25,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "config file, evaluate, optimise the system prompt, manage datasets and "
                                      "sessions.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS.values():
+    for module in dict.fromkeys(COMMANDS.values()):  # a module may register several commands
         importlib.import_module(module).add_parser(subparsers)
     return parser
 

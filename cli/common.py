@@ -45,8 +45,9 @@ def close_local_app() -> None:
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", metavar="URL", help="use a running Tunewright server (its JSON API) instead "
                         "of this machine's database; e.g. http://127.0.0.1:5000")
-    parser.add_argument("--token", help="access token, sent as a Bearer token to --server, or to this machine's "
-                        "app when its config requires one (default: $TUNEWRIGHT_TOKEN)")
+    parser.add_argument("--token", help="a personal access token (tw_…), a JWT, or the studio's access token, sent "
+                        "as a Bearer token to --server or to this machine's app (default: $TUNEWRIGHT_TOKEN, then "
+                        "the token stored by 'tunewright login', then this machine's own config)")
 
 
 def api_for(args: argparse.Namespace) -> Api:

@@ -2,11 +2,16 @@
 
     from clients import TunewrightClient
 
-    client = TunewrightClient("http://127.0.0.1:5000")          # token=... for a non-loopback server
+    client = TunewrightClient("http://127.0.0.1:5000")          # token=... for a server that needs one
     job = client.create_job(name="faq", training_type="rag", model_name="smollm2:135m", dataset_id=3)
     client.wait(job["id"])                                       # polls /status until the job ends
     client.download(job["id"], "faq-index.tar.gz")
     print(client.retrieve(job["id"], "How do I reset my password?", top_k=3))
+
+``token`` (default ``$TUNEWRIGHT_TOKEN``) travels as ``Authorization: Bearer``: on a studio with accounts a
+personal access token (``tw_…``, made on the Account page or by ``POST /api/auth/tokens``) or a JWT
+(``TunewrightClient.login(url, username, password)`` exchanges a password for one at ``POST /api/auth/token``;
+it lasts 30 minutes); on a single-user studio its access token.
 
 Needs only ``requests``. Errors from the server raise :class:`TunewrightError` with its message, the HTTP
 status and the ``details`` list ({path, message, hint}) the API sends.
@@ -43,6 +48,19 @@ class TunewrightClient:
         token = token or os.environ.get("TUNEWRIGHT_TOKEN")
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
+
+    @classmethod
+    def login(cls, base_url: str, username: str, password: str, **kwargs: Any) -> "TunewrightClient":
+        """A client holding a JWT for these credentials (``POST /api/auth/token``; short-lived: for a long
+        script, create a personal access token once and pass it as ``token=``)."""
+        anonymous = cls(base_url, token=None, **kwargs)
+        anonymous.session.headers.pop("Authorization", None)  # not $TUNEWRIGHT_TOKEN: this is the sign-in
+        answer = anonymous._json("POST", "/api/auth/token", json={"username": username, "password": password})
+        return cls(base_url, token=answer["access_token"], **kwargs)
+
+    def me(self) -> dict:
+        """``{user, via, scopes}``: who this client's token signs in as (accounts mode)."""
+        return self._json("GET", "/api/auth/me")
 
     # -- plumbing -------------------------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs) -> requests.Response:

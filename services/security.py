@@ -33,6 +33,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 
 from services.auth.mode import accounts_enabled
+from services.auth.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -179,21 +180,45 @@ def request_token() -> str | None:
     return _bearer(request.headers.get("Authorization")) or request.cookies.get(TOKEN_COOKIE)
 
 
-def socket_refusal(environ: dict, auth: Any) -> str | None:
-    """Why a Socket.IO connection is refused (Host, token), or None. Origins are checked by engineio."""
+SOCKET_SIGN_IN_HELP = ("Sign in first: open the studio in a browser and sign in, or connect with auth: {token: …} "
+                       "(or 'Authorization: Bearer …') holding a personal access token (tw_…) or a JWT from "
+                       "POST /api/auth/token.")
+
+
+def socket_access(environ: dict, auth: Any) -> tuple[str | None, Principal | None]:
+    """Whether a Socket.IO handshake may connect: ``(refusal, None)``, or ``(None, principal)``. Origins are checked
+    by engineio. Single mode: Host, then the access token (header, cookie or ``auth.token``); the principal is
+    LOCAL. Accounts mode: Host, then the same proof as an HTTP request: a bearer token (``auth.token`` or the
+    Authorization header: a personal token or a JWT), else the browser's signed-in session cookie, else the
+    bootstrap access token while no account exists."""
+    from services.auth.principal import LOCAL
+
     app = current_app
     if not host_trusted(environ.get("HTTP_HOST"), app.config["TRUSTED_HOST_NAMES"]):
-        return "Untrusted Host header."
-    token = app.config.get("ACCESS_TOKEN")
-    if not token:
-        return None
+        return "Untrusted Host header.", None
     from http.cookies import SimpleCookie
 
     cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-    offered = [cookie[TOKEN_COOKIE].value if TOKEN_COOKIE in cookie else None,
-               _bearer(environ.get("HTTP_AUTHORIZATION")),
-               auth.get("token") if isinstance(auth, dict) and isinstance(auth.get("token"), str) else None]
-    return None if any(_token_matches(o, token) for o in offered) else TOKEN_HELP
+    header = _bearer(environ.get("HTTP_AUTHORIZATION"))
+    given = auth.get("token") if isinstance(auth, dict) and isinstance(auth.get("token"), str) else None
+    offered = [cookie[TOKEN_COOKIE].value if TOKEN_COOKIE in cookie else None, header, given]
+    token = app.config.get("ACCESS_TOKEN")
+    bootstrap = bool(token) and any(_token_matches(o, token) for o in offered)
+    if not accounts_enabled(app):
+        return (None, LOCAL) if not token or bootstrap else (TOKEN_HELP, None)
+    from services.auth.current import authenticate
+    from services.auth.tokens import AuthError
+
+    try:
+        principal = authenticate(given or header, bootstrap)
+    except AuthError as error:
+        return error.message, None
+    return (None, principal) if principal is not None else (SOCKET_SIGN_IN_HELP, None)
+
+
+def socket_refusal(environ: dict, auth: Any) -> str | None:
+    """Why a Socket.IO connection is refused, or None (see ``socket_access``)."""
+    return socket_access(environ, auth)[0]
 
 
 def set_token_cookie(response, token: str):

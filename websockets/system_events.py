@@ -1,4 +1,6 @@
-"""`system_update` every few seconds to every connected client, from one sampler task per app.
+"""`system_update` every few seconds to every connected client, from one sampler task per app. It carries machine
+totals only (CPU, memory, disk, GPUs), so it goes to everyone in accounts mode too; the handshake that counts the
+clients is in websockets/connection.py.
 
 The task is a ``socketio.start_background_task`` (a thread in threading mode,
 a green thread under eventlet) and ends when the last client leaves.
@@ -8,11 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Flask, current_app, request
-from flask_socketio import emit
+from flask import Flask
 
 from extensions import socketio
-from services.security import socket_refusal
 from services.system_monitor import SystemMonitor, get_monitor
 from websockets.emit import safe_emit
 
@@ -58,17 +58,3 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         broadcaster = SystemBroadcaster(get_monitor(), app.config["SYSTEM_MONITOR_INTERVAL"])
     app.extensions["tunewright.system_broadcaster"] = broadcaster
-
-
-@socketio.on("connect")
-def on_connect(auth=None):
-    refusal = socket_refusal(request.environ, auth)
-    if refusal:
-        raise ConnectionRefusedError(refusal)
-    emit("system_update", get_monitor().sample())
-    current_app.extensions["tunewright.system_broadcaster"].client_joined()
-
-
-@socketio.on("disconnect")
-def on_disconnect(reason=None):
-    current_app.extensions["tunewright.system_broadcaster"].client_left()
