@@ -192,7 +192,8 @@ class ExportService:
                 sentinels = [s for s in sentinels if s not in ready]
         with self._lock:
             jobs = db.session.execute(select(ExportJob).where(ExportJob.session_id == session_id)).scalars().all()
-            folders = {self._folder(job).parent for job in jobs}
+            top = Path(self.app.config["EXPORT_FOLDER"]).resolve()
+            folders = {self._folder(job).parent for job in jobs} - {top}  # <session>/ folders, never exports/ itself
             gone = [(job.id, job.owner_id) for job in jobs]
             for job in jobs:
                 db.session.delete(job)
@@ -366,7 +367,7 @@ class ExportService:
         ``exports/<session>/<id>``), refused unless it lies inside the exports folder."""
         root = Path(self.app.config["EXPORT_FOLDER"]).resolve()
         stored = Path(job.export_dir).resolve()
-        if root in stored.parents:
+        if stored.name == job.id and root in stored.parents:
             return resolve_inside(root, stored.relative_to(root).as_posix())
         return resolve_inside(root, job.session_id, job.id)
 

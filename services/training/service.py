@@ -107,7 +107,7 @@ class TrainingService:
         ``outputs/<id>``), refused unless it lies inside the outputs folder."""
         root = Path(self.app.config["OUTPUT_FOLDER"]).resolve()
         stored = Path(session.output_dir).resolve()
-        if stored != root and root in stored.parents:
+        if stored.name == session.id and root in stored.parents:
             return resolve_inside(root, stored.relative_to(root).as_posix())
         return resolve_inside(root, session.id)
 
@@ -405,10 +405,13 @@ class TrainingService:
 
     def _id_taken(self, session_id: str) -> bool:
         """Ids are compared case-insensitively (case-insensitive file systems share one folder), and an existing
-        outputs/<id> folder is never adopted by a new session."""
+        outputs/<id> (or outputs/u<owner>/<id>) folder is never adopted by a new session."""
         row = db.session.execute(select(TrainingSession.id).where(
             func.lower(TrainingSession.id) == session_id.lower())).first()
-        return row is not None or (Path(self.app.config["OUTPUT_FOLDER"]) / session_id).exists()
+        root = Path(self.app.config["OUTPUT_FOLDER"])
+        owner = new_owner_id()
+        return row is not None or (root / session_id).exists() or \
+            (owner is not None and (root / f"u{owner}" / session_id).exists())
 
     def _check_id_free(self, session_id: str) -> None:
         if self._id_taken(session_id):

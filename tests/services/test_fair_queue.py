@@ -106,6 +106,8 @@ def test_the_service_schedules_real_rows_fairly_and_says_why_each_waits(make_app
     assert waiting["waiting_reason"].startswith("waiting: you already have 1 running job(s) (limit 1 per user)")
     later = client.get(f"/api/v1/jobs/{a_later}/status", headers=as_a).json
     assert "you already have 1 running job(s)" in later["waiting_reason"] and "position 4" in later["waiting_reason"]
+    page = client.get(f"/sessions/{a_next}", headers=as_a).get_data(as_text=True)
+    assert 'id="job-waiting"' in page and "you already have 1 running job(s)" in page
     mine = client.get(f"/api/v1/jobs/{b_next}", headers=as_b).json
     assert mine["queue_position"] == 2 and "position 2 in queue" in mine["waiting_reason"]
     queue = client.get("/api/sessions", headers=as_b).json["queue"]
@@ -192,3 +194,30 @@ def test_a_freed_device_goes_to_the_owner_who_started_least_recently(make_app, t
     second = _wait(client, as_a, a2, ("completed", "failed"))
     assert first["status"] == second["status"] == "completed"
     assert first["started_at"] < second["started_at"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_sessions_page_says_why_a_session_waits(browser, live_server, tiny_model_dir):
+    import requests
+
+    from tests.browser import csp_violations, wait_js
+
+    long_run = tiny_config(tiny_model_dir, pre_training={"enabled": False}, training={"samples_per_epoch": 400})
+    started = [requests.post(f"{live_server.url}/api/training/start", json={"config": long_run}, timeout=60).json()
+               ["session"]["id"] for _ in range(2)]
+    try:
+        page = browser.new_page()
+        violations = csp_violations(page)
+        page.goto(f"{live_server.url}/sessions")
+        wait_js(page, "document.querySelector('#sessions-page').dataset.ready === '1'")
+        queued = started[1]
+        reason = page.locator(f"tr[data-session-id='{queued}'] [data-field=waiting-reason]")
+        reason.wait_for(timeout=30000)
+        assert reason.text_content().startswith("waiting for a free device (1 of 1 running); position 1 in queue")
+        assert "position 1 in queue" in page.text_content(f"#queue-list li[data-session-id='{queued}']")
+        assert violations == []
+        page.close()
+    finally:
+        for sid in reversed(started):
+            requests.post(f"{live_server.url}/api/training/stop", json={"session_id": sid}, timeout=60)
