@@ -253,7 +253,8 @@ def test_gunicorn_dispatches_queued_sessions_at_start(tmp_path, test_config):
         db.session.commit()
         db.engine.dispose()
     port = free_port()
-    env = dict(os.environ, TUNEWRIGHT_ENV="production", SECRET_KEY="test", TUNEWRIGHT_HOST="127.0.0.1",
+    env = dict(os.environ, TUNEWRIGHT_ENV="production", TUNEWRIGHT_AUTH="single", SECRET_KEY="test",
+               TUNEWRIGHT_HOST="127.0.0.1",
                TUNEWRIGHT_INSTANCE_DIR=test_config["INSTANCE_PATH"], TUNEWRIGHT_UPLOAD_DIR=test_config["UPLOAD_FOLDER"],
                TUNEWRIGHT_OUTPUT_DIR=test_config["OUTPUT_FOLDER"], TUNEWRIGHT_EXPORT_DIR=test_config["EXPORT_FOLDER"],
                TUNEWRIGHT_CONFIG_DIR=test_config["CONFIG_FOLDER"], TUNEWRIGHT_LOG_DIR=test_config["LOG_DIR"],
