@@ -30,7 +30,8 @@ def list_():
 
 @bp.get("/<export_id>")
 def detail(export_id: str):
-    return jsonify(export_detail(get_export_service().get(export_id)))
+    """An export with its manifest (admins may read anyone's)."""
+    return jsonify(export_detail(get_export_service().get(export_id, admin_ok=True)))
 
 
 @bp.post("/<export_id>/cancel")

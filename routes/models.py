@@ -54,7 +54,7 @@ def batch():
 
 @bp.get("/batch/<batch_id>")
 def batch_status(batch_id: str):
-    run = get_batch_service().get(batch_id)
+    run = get_batch_service().get(batch_id, admin_ok=True)
     if request.args.get("format") == "csv":
         return Response(batch_csv(run), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="batch-{run.id}.csv"'})
@@ -80,7 +80,7 @@ def evaluations():
 
 @bp.get("/evaluations/<int:evaluation_id>")
 def evaluation(evaluation_id: int):
-    return jsonify(evaluation=evaluation_dict(get_evaluation_service().get(evaluation_id)))
+    return jsonify(evaluation=evaluation_dict(get_evaluation_service().get(evaluation_id, admin_ok=True)))
 
 
 @bp.delete("/evaluations/<int:evaluation_id>")

@@ -13,5 +13,8 @@ def index():
 
 @bp.get("/sessions/<session_id>")
 def detail(session_id: str):
-    """A job's page: its summary and how to deploy it (a missing id is the usual 404 page)."""
-    return render_template("session_detail.html", session=get_training_service().get(session_id))
+    """A job's page: its summary and how to deploy it (a missing id, or another user's, is the usual 404 page;
+    an admin may read anyone's)."""
+    service = get_training_service()
+    session = service.get(session_id, admin_ok=True)
+    return render_template("session_detail.html", session=session, summary=service.summary(session))

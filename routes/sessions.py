@@ -8,7 +8,6 @@ from routes.request_json import json_body
 from services.deployment import deployment
 from services.session_overview import overview
 from services.training import get_training_service
-from services.training.records import session_summary
 
 bp = Blueprint("sessions", __name__)
 
@@ -29,7 +28,7 @@ def update(session_id: str):
         session = service.set_priority(session_id, body["priority"])
     if session is None:
         session = service.get(session_id)
-    return jsonify(session=session_summary(session))
+    return jsonify(session=service.summary(session))
 
 
 @bp.get("/<session_id>/deployment")

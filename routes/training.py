@@ -8,7 +8,6 @@ from routes.request_json import json_body
 from services import configs
 from services.errors import ServiceError
 from services.training import get_training_service
-from services.training.records import session_detail, session_summary
 
 bp = Blueprint("training", __name__)
 
@@ -18,21 +17,21 @@ def start():
     data = json_body()
     config = configs.load(str(data["config_name"]), mark_used=True) if data.get("config_name") \
         else data.get("config", {})
-    session = get_training_service().create(config, session_id=data.get("session_id"),
-                                            priority=data.get("priority", "normal"))
-    return jsonify(session=session_summary(session)), 201
+    service = get_training_service()
+    session = service.create(config, session_id=data.get("session_id"), priority=data.get("priority", "normal"))
+    return jsonify(session=service.summary(session)), 201
 
 
 @bp.post("/stop")
 def stop():
-    session = get_training_service().stop(str(json_body().get("session_id", "")))
-    return jsonify(session=session_summary(session))
+    service = get_training_service()
+    return jsonify(session=service.summary(service.stop(str(json_body().get("session_id", "")))))
 
 
 @bp.post("/resume")
 def resume():
-    session = get_training_service().resume(str(json_body().get("session_id", "")))
-    return jsonify(session=session_summary(session))
+    service = get_training_service()
+    return jsonify(session=service.summary(service.resume(str(json_body().get("session_id", "")))))
 
 
 @bp.get("/sessions")
@@ -42,11 +41,13 @@ def sessions():
 
 @bp.get("/sessions/<session_id>")
 def session(session_id: str):
-    """Every metric row, or ``?max_points=N`` of them evenly spread (what the charts replay on join)."""
+    """Every metric row, or ``?max_points=N`` of them evenly spread (what the charts replay on join). Admins may
+    read anyone's."""
     max_points = request.args.get("max_points", type=int)
     if max_points is not None and max_points < 2:
         raise ServiceError("max_points must be at least 2.")
-    return jsonify(session_detail(get_training_service().get(session_id), max_points=max_points))
+    service = get_training_service()
+    return jsonify(service.detail(service.get(session_id, admin_ok=True), max_points=max_points))
 
 
 @bp.delete("/sessions/<session_id>")

@@ -102,7 +102,8 @@ def _gguf_option(service: ExportService, exports: list[dict], session: TrainingS
 
 
 def deployment(session_id: str, base_url: str) -> dict[str, Any]:
-    """Every way to run the session outside Tunewright, with what is missing to get there."""
+    """Every way to run the session outside Tunewright, with what is missing to get there. The owner's sessions
+    only: deploying another user's model is not an admin's either."""
     from services.training import get_training_service
 
     session = get_training_service().get(session_id)

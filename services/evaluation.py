@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from core.inference.limits import MAX_NEW_TOKENS
 from extensions import db
+from services.auth.scope import new_owner_id, owned, visible_owner
 from services.background_jobs import ACTIVE, INTERRUPTED_MESSAGE, orphaned, owner_tag
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.generation_input import clean_prompt, clean_settings, clean_system_prompt, parse_request
@@ -80,7 +81,8 @@ def parse_prompts(text: str, filename: str = "") -> list[dict]:
 
 def batch_dict(run: BatchRun, with_results: bool = True) -> dict:
     settings = {k: v for k, v in (run.settings or {}).items() if k != "owner"}
-    out = {"id": run.id, "model_id": run.model_id, "status": run.status, "total": run.total, "done": run.done,
+    out = {"id": run.id, "owner_id": run.owner_id, "model_id": run.model_id, "status": run.status,
+           "total": run.total, "done": run.done,
            "settings": settings, "error": run.error, "created_at": run.created_at.isoformat()}
     if with_results:
         out["results"] = run.results
@@ -182,16 +184,18 @@ class BatchService:
             rows = parse_prompts("\n".join(json.dumps(r) for r in rows), "x.jsonl")
         else:
             rows = parse_prompts(str(data.get("text") or ""), str(data.get("filename") or ""))
-        run = BatchRun(id=uuid.uuid4().hex[:12], model_id=model["id"], status="queued", total=len(rows), done=0,
+        run = BatchRun(id=uuid.uuid4().hex[:12], owner_id=new_owner_id(), model_id=model["id"], status="queued",
+                       total=len(rows), done=0,
                        settings={**settings, "system_prompt": system_prompt, "owner": owner_tag()}, results=[])
         db.session.add(run)
         db.session.commit()
         threading.Thread(target=self._run, args=(run.id, model, rows), daemon=True, name=f"batch-{run.id}").start()
         return run
 
-    def get(self, batch_id: str) -> BatchRun:
+    def get(self, batch_id: str, *, admin_ok: bool = False) -> BatchRun:
+        """The caller's batch run (``admin_ok``: an admin reads anyone's); another user's is a 404."""
         run = db.session.get(BatchRun, batch_id) if batch_id and batch_id.isalnum() and len(batch_id) <= 32 else None
-        if run is None:
+        if run is None or not visible_owner(run.owner_id, admin_ok=admin_ok):
             raise NotFoundError(f"No batch run {batch_id!r}.")
         return run
 
@@ -225,7 +229,8 @@ class BatchService:
                                                                or expected.strip() in result["text"]))})
                     run.results, run.done = list(results), len(results)
                     db.session.commit()
-                    safe_emit("batch_progress", {"batch_id": batch_id, "done": run.done, "total": run.total})
+                    safe_emit("batch_progress", {"batch_id": batch_id, "done": run.done, "total": run.total,
+                                                 "owner_id": run.owner_id})
                 run.status = "completed"
             except Exception as exc:
                 log.exception("batch %s failed", batch_id)
@@ -289,7 +294,8 @@ def session_reward(config: dict, override: dict | None) -> dict:
 
 def evaluation_dict(row: Evaluation) -> dict:
     result = row.result if row.status == "completed" else None  # a running row's result holds its owner only
-    return {"id": row.id, "session_id": row.session_id, "status": row.status, "reward": row.reward, "n": row.n,
+    return {"id": row.id, "session_id": row.session_id, "owner_id": row.owner_id, "status": row.status,
+            "reward": row.reward, "n": row.n,
             "result": result, "error": row.error, "created_at": row.created_at.isoformat()}
 
 
@@ -307,7 +313,8 @@ class EvaluationService:
         session = playground._session(request.session_id)
         reward = session_reward(session.config, request.reward)
         config = parse_config(session.config)
-        row = Evaluation(session_id=request.session_id, status="running", reward=reward, n=request.n,
+        row = Evaluation(session_id=request.session_id, owner_id=new_owner_id(), status="running", reward=reward,
+                         n=request.n,
                          result={"owner": owner_tag()})
         db.session.add(row)
         db.session.commit()
@@ -317,13 +324,15 @@ class EvaluationService:
         return row
 
     def list(self, session_id: str) -> list[dict]:
-        rows = db.session.execute(select(Evaluation).where(Evaluation.session_id == session_id)
+        """The caller's evaluations of a session (admins too)."""
+        rows = db.session.execute(owned(select(Evaluation), Evaluation).where(Evaluation.session_id == session_id)
                                   .order_by(Evaluation.id.desc())).scalars()
         return [evaluation_dict(r) for r in rows]
 
-    def get(self, evaluation_id: int) -> Evaluation:
+    def get(self, evaluation_id: int, *, admin_ok: bool = False) -> Evaluation:
+        """The caller's evaluation (``admin_ok``: an admin reads anyone's); another user's is a 404."""
         row = db.session.get(Evaluation, evaluation_id) if as_id(evaluation_id) else None
-        if row is None:
+        if row is None or not visible_owner(row.owner_id, admin_ok=admin_ok):
             raise NotFoundError(f"No evaluation {evaluation_id}.")
         return row
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from core.methods import METHODS, get_method
 from core.model_tags import UnknownModelName, resolve_model_name
 from extensions import db
+from services.auth.scope import owned
 from services.errors import ConflictError, ServiceError
 from services.models.training import TrainingMetric, TrainingSession
 from services.storage import resolve_inside
@@ -103,16 +103,24 @@ def create_job(data: dict) -> TrainingSession:
 
 
 def list_jobs() -> list[dict]:
-    rows = db.session.execute(select(TrainingSession).order_by(TrainingSession.created_at.desc())).scalars()
-    return [job_json(s) for s in rows]
+    """The caller's jobs (admins too), newest first."""
+    query = owned(select(TrainingSession), TrainingSession).order_by(TrainingSession.created_at.desc())
+    rows = db.session.execute(query).scalars().all()
+    waiting = get_training_service().waiting() if any(s.status == Status.QUEUED.value for s in rows) else {}
+    return [job_json(s, waiting.get(s.id)) for s in rows]
 
 
-def get_job(job_id: str) -> TrainingSession:
-    return get_training_service().get(job_id)
+def get_job(job_id: str, *, admin_ok: bool = False) -> TrainingSession:
+    """The caller's job; ``admin_ok`` at the read-only call sites (an admin reads everyone's)."""
+    return get_training_service().get(job_id, admin_ok=admin_ok)
 
 
 def cancel_job(job_id: str) -> TrainingSession:
-    return get_training_service().stop(job_id)
+    return get_training_service().stop(job_id)  # the owner, or an admin
+
+
+def waiting_of(session: TrainingSession) -> dict | None:
+    return get_training_service().waiting().get(session.id) if session.status == Status.QUEUED.value else None
 
 
 def _percent(session: TrainingSession) -> float:
@@ -136,13 +144,17 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def job_json(session: TrainingSession) -> dict:
+def job_json(session: TrainingSession, waiting: dict | None = None) -> dict:
+    """``waiting``: its ``{position, reason}`` while queued (``waiting_of``)."""
     config = session.config or {}
+    waiting = waiting if session.status == Status.QUEUED.value else None
     method = config.get("method", "grpo")
     return {"id": session.id, "name": session.name, "description": config.get("description", ""),
             "training_type": method, "model_name": (config.get("model") or {}).get("name"),
             "dataset": (config.get("dataset") or {}).get("source"), "dataset_id": session.dataset_id,
             "status": session.status, "progress": _percent(session), "error": session.error,
+            "queue_position": waiting["position"] if waiting else None,
+            "waiting_reason": waiting["reason"] if waiting else None,
             "output": f"{session.id}/{get_method(method).outputs[0]}",
             "created_at": _iso(session.created_at), "started_at": _iso(session.started_at),
             "finished_at": _iso(session.finished_at),
@@ -151,22 +163,25 @@ def job_json(session: TrainingSession) -> dict:
                       "deployment": f"/api/v1/jobs/{session.id}/deployment", "page": f"/sessions/{session.id}"}}
 
 
-def status_json(session: TrainingSession) -> dict:
+def status_json(session: TrainingSession, waiting: dict | None = None) -> dict:
     progress = session.progress or {}
+    waiting = waiting if session.status == Status.QUEUED.value else None
     return {"id": session.id, "status": session.status, "progress": _percent(session), "phase": session.phase,
+            "waiting_reason": waiting["reason"] if waiting else None,
             "epoch": progress.get("epoch"), "step": session.step, "total_steps": session.total_steps,
             "loss": _latest_loss(session.id), "eta_seconds": progress.get("eta_seconds"),
             "elapsed_seconds": progress.get("elapsed_seconds"), "error": session.error}
 
 
 def download_target(job_id: str) -> Path:
-    """The job's output (file or folder); 409 with the status until the job has completed."""
+    """The job's output (file or folder); 409 with the status until the job has completed. The owner's only:
+    handing out another user's weights is an export, which admins may not do either."""
     session = get_job(job_id)
     if session.status != Status.COMPLETED.value:
         raise ConflictError(f"Job {job_id} is {session.status}; its output can be downloaded once it has "
                             "completed.", details=[{"path": "status", "message": session.status, "hint": ""}])
     method = get_method((session.config or {}).get("method", "grpo"))
-    target = resolve_inside(current_app.config["OUTPUT_FOLDER"], session.id, method.outputs[0])
+    target = resolve_inside(get_training_service().session_folder(session), method.outputs[0])
     if not target.exists():
         raise ConflictError(f"Job {job_id} completed but its output {method.outputs[0]}/ is missing.")
     return target

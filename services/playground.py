@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from core.export.sources import checkpoints
 from extensions import db
+from services.auth.scope import get_owned, new_owner_id, owned
 from services.errors import NotFoundError, ServiceError
 from services.generation_input import (clean_prompt, clean_reference, clean_settings, clean_system_prompt,
                                       field_error)
@@ -41,7 +42,8 @@ class Playground:
                 model_path: str | None = None) -> dict[str, Any]:
         """A model reference -> {id, label, kind, spec, system_prompt, session_id}. References:
         ``base:<name>``, ``session:<id>`` (final weights), ``session:<id>:<checkpoint>``, ``export:<id>``,
-        or a ``model_path`` inside the project's outputs, exports or model cache."""
+        or a ``model_path`` inside the project's outputs, exports or model cache. Sessions, exports and paths
+        into them are the caller's only (another user's is a 404, admins included: testing a model uses it)."""
         cache = self.app.config["MODEL_CACHE"]
         model_id = clean_reference(model_id, "model_id")
         session_id = clean_reference(session_id, "session_id")
@@ -70,7 +72,10 @@ class Playground:
                     "system_prompt": session_settings(session)["system_prompt"], "session_id": sid,
                     "base_id": f"base:{session.config['model']['name']}"}
         if kind == "export" and rest:
-            job = db.session.get(ExportJob, rest)
+            try:
+                job = get_owned(ExportJob, rest, label="Export")
+            except NotFoundError:
+                job = None
             if job is None or job.status != "completed" or job.format == "adapter":
                 raise NotFoundError(f"No completed GGUF or merged export {rest!r}.")
             session = self._session(job.session_id)
@@ -104,17 +109,38 @@ class Playground:
                 spec = {"kind": "hf", "path": str(path)}
             else:
                 continue
+            if key != "MODEL_CACHE" and not self._path_visible(path):
+                continue
             return {"id": f"path:{model_path}", "kind": spec["kind"], "spec": spec, "system_prompt": None,
                     "session_id": None}
         raise NotFoundError(f"No model at {model_path!r} inside the project's outputs, exports or model cache.")
 
+    @staticmethod
+    def _path_visible(path: Path) -> bool:
+        """A path under outputs/ or exports/ is the caller's when it lies in one of the caller's sessions' or
+        exports' folders (all of them in the single-user studio)."""
+        from services.auth.current import current_owner_id
+
+        if current_owner_id() is None:
+            return True
+        folders = [row for row in db.session.execute(
+            owned(select(TrainingSession.output_dir), TrainingSession)).scalars()]
+        folders += [row for row in db.session.execute(owned(select(ExportJob.export_dir), ExportJob)).scalars()]
+        for folder in folders:
+            root = Path(folder).resolve()
+            if path == root or root in path.parents:
+                return True
+        return False
+
     def list_models(self) -> list[dict[str, Any]]:
-        """Everything the Test step can pick: base models, sessions' final weights and checkpoints, exports."""
+        """Everything the Test step can pick: base models, the caller's sessions' final weights and checkpoints,
+        the caller's exports."""
         from services.model_catalog import list_models
 
         models = [{"id": f"base:{m['id']}", "kind": "base", "label": m["name"], "availability": m["availability"]}
                   for m in list_models(self.app.config["MODEL_CACHE"]) if m["availability"] != "unavailable"]
-        sessions = db.session.execute(select(TrainingSession).order_by(TrainingSession.created_at.desc())).scalars()
+        sessions = db.session.execute(owned(select(TrainingSession), TrainingSession)
+                                      .order_by(TrainingSession.created_at.desc())).scalars()
         for session in sessions:
             try:
                 source = session_source(session, self.app.config["MODEL_CACHE"])
@@ -127,8 +153,8 @@ class Playground:
                 label = folder.relative_to(root).as_posix()
                 models.append({"id": f"session:{session.id}:{label}", "kind": "checkpoint", "session_id": session.id,
                                "label": f"{session.name} ({session.id}): {label}"})
-        exports = db.session.execute(select(ExportJob).where(ExportJob.status == "completed",
-                                                             ExportJob.format != "adapter")
+        exports = db.session.execute(owned(select(ExportJob), ExportJob).where(ExportJob.status == "completed",
+                                                                               ExportJob.format != "adapter")
                                      .order_by(ExportJob.created_at.desc())).scalars()
         for job in exports:
             what = f"GGUF {job.manifest.get('quantization_applied')}" if job.format == "gguf" else "merged"
@@ -173,7 +199,8 @@ class Playground:
 
     def record(self, kind: str, model_id: str, prompt: str, settings: dict, result: dict,
                scores: dict | None = None) -> TestRun:
-        run = TestRun(kind=kind, model_id=model_id, prompt=prompt, settings=settings, output=result.get("text", ""),
+        run = TestRun(owner_id=new_owner_id(), kind=kind, model_id=model_id, prompt=prompt, settings=settings,
+                      output=result.get("text", ""),
                       tokens=int(result.get("tokens", 0)), seconds=float(result.get("seconds", 0.0)), scores=scores)
         db.session.add(run)
         db.session.commit()
@@ -185,7 +212,7 @@ class Playground:
         except (TypeError, ValueError):
             raise ServiceError("limit must be a whole number from 1 to 500.",
                                details=[{"path": "limit", "message": "not a whole number", "hint": ""}]) from None
-        query = select(TestRun).order_by(TestRun.id.desc()).limit(limit)
+        query = owned(select(TestRun), TestRun).order_by(TestRun.id.desc()).limit(limit)
         if model_id:
             query = query.where(TestRun.model_id == model_id)
         return [{"id": r.id, "kind": r.kind, "model_id": r.model_id, "prompt": r.prompt, "settings": r.settings,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import current_app
 
 from core.inference.limits import MAX_NEW_TOKENS
 from core.methods.rag import GENERATOR, OUTPUT
@@ -36,11 +35,13 @@ def _field_error(path: str, message: str, hint: str = "") -> ServiceError:
 
 
 def _folder(session_id: str) -> Path:
-    session = get_training_service().get(session_id)
+    """The caller's RAG index folder (another user's session is a 404; admins included: asking an index uses it)."""
+    service = get_training_service()
+    session = service.get(session_id)
     if (session.config or {}).get("method") != "rag":
         raise ServiceError(f"Session {session_id} was trained with {session.config.get('method', 'grpo')}, "
                            "not rag: it has no retrieval index.")
-    folder = resolve_inside(current_app.config["OUTPUT_FOLDER"], session.id, OUTPUT)
+    folder = resolve_inside(service.session_folder(session), OUTPUT)
     if not (folder / INDEX_FILE).is_file():
         raise ConflictError(f"Session {session_id} is {session.status}: its index is not built yet.")
     return folder

@@ -28,11 +28,13 @@ def _best_rewards(session_ids: list[str]) -> dict[str, float]:
 
 
 def overview(status: str | None = None, model: str | None = None) -> dict[str, Any]:
+    """The caller's sessions and queued sessions (admins too: the admin view lists everyone's)."""
     service = get_training_service()
     sessions = service.list_sessions()
-    configs = dict(db.session.execute(select(TrainingSession.id, TrainingSession.config)).all())
-    queue = {q["session_id"]: q for q in service.queue()}
-    best = _best_rewards([row["id"] for row in sessions])
+    ids = [row["id"] for row in sessions]
+    configs = dict(db.session.execute(select(TrainingSession.id, TrainingSession.config)
+                                      .where(TrainingSession.id.in_(ids))).all()) if ids else {}
+    best = _best_rewards(ids)
     rows, models = [], set()
     for row in sessions:
         config = configs.get(row["id"]) or {}
@@ -40,11 +42,8 @@ def overview(status: str | None = None, model: str | None = None) -> dict[str, A
         models.add(row_model)
         if status and row["status"] != status or model and row_model != model:
             continue
-        waiting = queue.get(row["id"])
         rows.append({**row, "model": row_model, "method": config.get("method", "grpo"),
                      "algorithm": (config.get("grpo") or {}).get("algorithm"),
                      "priority_name": _PRIORITY_NAMES.get(row["priority"], str(row["priority"])),
-                     "best_reward": best.get(row["id"]),
-                     "queue_position": waiting["position"] if waiting else None,
-                     "queue_reason": waiting["reason"] if waiting else None})
-    return {"sessions": rows, "models": sorted(m for m in models if m), "queue": list(queue.values())}
+                     "best_reward": best.get(row["id"]), "queue_reason": row["waiting_reason"]})
+    return {"sessions": rows, "models": sorted(m for m in models if m), "queue": service.queue()}

@@ -11,7 +11,8 @@ bp = Blueprint("api_v1_jobs", __name__)
 
 @bp.post("/", strict_slashes=False)
 def create():
-    return jsonify(jobs.job_json(jobs.create_job(json_body()))), 201
+    job = jobs.create_job(json_body())
+    return jsonify(jobs.job_json(job, jobs.waiting_of(job))), 201
 
 
 @bp.get("/", strict_slashes=False)
@@ -21,17 +22,20 @@ def list_():
 
 @bp.get("/<job_id>")
 def get(job_id: str):
-    return jsonify(jobs.job_json(jobs.get_job(job_id)))
+    job = jobs.get_job(job_id, admin_ok=True)
+    return jsonify(jobs.job_json(job, jobs.waiting_of(job)))
 
 
 @bp.get("/<job_id>/status")
 def status(job_id: str):
-    return jsonify(jobs.status_json(jobs.get_job(job_id)))
+    job = jobs.get_job(job_id, admin_ok=True)
+    return jsonify(jobs.status_json(job, jobs.waiting_of(job)))
 
 
 @bp.post("/<job_id>/cancel")
 def cancel(job_id: str):
-    return jsonify(jobs.job_json(jobs.cancel_job(job_id)))
+    job = jobs.cancel_job(job_id)
+    return jsonify(jobs.job_json(job, jobs.waiting_of(job)))
 
 
 @bp.get("/<job_id>/download")

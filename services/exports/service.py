@@ -19,6 +19,9 @@ from sqlalchemy import select
 from core.export import EXPORTERS, QUANTIZATIONS
 from extensions import db
 from services.archive import stream_tar_gz
+from services.auth.folders import owner_folder
+from services.auth.scope import owned, visible_owner
+from services.background_jobs import as_server
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.exports.status import ACTIVE, RETRYABLE, ExportStatus, check_transition
 from services.models.base import utcnow
@@ -44,7 +47,8 @@ INTERRUPTED_AT_SHUTDOWN = "The server shut down during this export; nothing of i
 
 def export_summary(job: ExportJob) -> dict[str, Any]:
     manifest = job.manifest or {}
-    return {"id": job.id, "session_id": job.session_id, "format": job.format, "quantization": job.quantization,
+    return {"id": job.id, "session_id": job.session_id, "owner_id": job.owner_id, "format": job.format,
+            "quantization": job.quantization,
             "checkpoint": job.checkpoint, "status": job.status, "stage": job.stage, "progress": job.progress,
             "message": job.message, "error": job.error, "size": manifest.get("size"),
             "verification": (manifest.get("verification") or {}).get("status"),
@@ -71,14 +75,16 @@ class ExportService:
         self.shutting_down = False
 
     # -- queries --------------------------------------------------------------------------------------------
-    def get(self, export_id: str) -> ExportJob:
+    def get(self, export_id: str, *, admin_ok: bool = False) -> ExportJob:
+        """The caller's export (an admin's reads and cancels pass ``admin_ok``); another user's is a 404."""
         job = db.session.get(ExportJob, export_id) if EXPORT_ID.match(export_id or "") else None
-        if job is None:
+        if job is None or not visible_owner(job.owner_id, admin_ok=admin_ok):
             raise NotFoundError(f"No export {export_id!r}.")
         return job
 
     def list(self, session_id: str | None = None) -> list[dict[str, Any]]:
-        query = select(ExportJob).order_by(ExportJob.created_at.desc())
+        """The caller's exports (admins too), newest first."""
+        query = owned(select(ExportJob), ExportJob).order_by(ExportJob.created_at.desc())
         if session_id:
             query = query.where(ExportJob.session_id == session_id)
         return [export_summary(j) for j in db.session.execute(query).scalars()]
@@ -100,14 +106,16 @@ class ExportService:
                                              "hint": "Q4_K_M is a good default for a CPU or a small GPU."}])
         else:
             quantization = None
-        session = get_training_service().get(session_id)
+        session = get_training_service().get(session_id)  # another user's session is a 404, admins included
         source = session_source(session, self.app.config["MODEL_CACHE"], checkpoint)
         if format == "adapter" and source.kind != "adapter":
             raise ServiceError("This session trained all weights: there is no LoRA adapter; export merged or GGUF.",
                                details=[{"path": "format", "message": "no adapter", "hint": "Pick merged or gguf."}])
         export_id = uuid.uuid4().hex[:12]
-        export_dir = resolve_inside(self.app.config["EXPORT_FOLDER"], session.id, export_id)
-        job = ExportJob(id=export_id, session_id=session.id, format=format, quantization=quantization,
+        export_dir = resolve_inside(owner_folder(self.app.config["EXPORT_FOLDER"], session.owner_id), session.id,
+                                    export_id)
+        job = ExportJob(id=export_id, session_id=session.id, owner_id=session.owner_id, format=format,
+                        quantization=quantization,
                         checkpoint=checkpoint, status=ExportStatus.QUEUED.value, progress=0.0,
                         export_dir=str(export_dir))
         db.session.add(job)
@@ -117,8 +125,9 @@ class ExportService:
         return job
 
     def cancel(self, export_id: str) -> ExportJob:
+        """Cancel a queued or running export: the owner's, or any for an admin."""
         with self._lock:
-            job = self.get(export_id)
+            job = self.get(export_id, admin_ok=True)
             status = ExportStatus(job.status)
             supervisor = self._running.get(export_id)
             if status is ExportStatus.RUNNING and supervisor is not None:
@@ -151,15 +160,17 @@ class ExportService:
             job = self.get(export_id)
             if ExportStatus(job.status) in ACTIVE:
                 raise ConflictError(f"Export {export_id} is {job.status}: cancel it before deleting it.")
-            folder = resolve_inside(self.app.config["EXPORT_FOLDER"], job.session_id, job.id)
+            folder = self._folder(job)
+            owner = job.owner_id
             db.session.delete(job)
             db.session.commit()
         shutil.rmtree(folder, ignore_errors=True)
-        safe_emit("export_deleted", {"export_id": export_id})
+        safe_emit("export_deleted", {"export_id": export_id, "owner_id": owner})
 
-    def drop_session(self, session_id: str, timeout: float = 30) -> int:
+    def drop_session(self, session_id: str, timeout: float = 30, owner_id: int | None = None) -> int:
         """Before a session is deleted: end its queued and running exports (their children and converters
-        included), delete their rows and its whole ``exports/<session>/`` folder. Returns the rows removed."""
+        included), delete their rows and its whole ``exports/[u<owner>/]<session>/`` folder. Returns the rows
+        removed. The caller has checked the session is the caller's to delete."""
         with self._lock:
             jobs = db.session.execute(select(ExportJob).where(ExportJob.session_id == session_id)).scalars().all()
             waiting = []
@@ -181,19 +192,27 @@ class ExportService:
                 sentinels = [s for s in sentinels if s not in ready]
         with self._lock:
             jobs = db.session.execute(select(ExportJob).where(ExportJob.session_id == session_id)).scalars().all()
+            top = Path(self.app.config["EXPORT_FOLDER"]).resolve()
+            folders = {self._folder(job).parent for job in jobs} - {top}  # <session>/ folders, never exports/ itself
+            gone = [(job.id, job.owner_id) for job in jobs]
             for job in jobs:
                 db.session.delete(job)
             db.session.commit()
-        shutil.rmtree(resolve_inside(self.app.config["EXPORT_FOLDER"], session_id), ignore_errors=True)
-        for job in jobs:
-            safe_emit("export_deleted", {"export_id": job.id})
+        root = self.app.config["EXPORT_FOLDER"]
+        folders |= {resolve_inside(root, session_id)}
+        if owner_id is not None:
+            folders.add(resolve_inside(owner_folder(root, owner_id), session_id))
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        for export_id, owner in gone:
+            safe_emit("export_deleted", {"export_id": export_id, "owner_id": owner})
         return len(jobs)
 
     # -- queue ----------------------------------------------------------------------------------------------
     def dispatch(self) -> None:
         from services.exports.supervisor import ExportSupervisor
 
-        with self._lock:
+        with self._lock, as_server():  # the request that triggered it may be another user's
             if self.shutting_down:
                 return
             while len(self._running) < self.capacity:
@@ -231,7 +250,7 @@ class ExportService:
                 if job is not None:
                     job.stage, job.progress, job.message = payload["stage"], payload["progress"] or 0, payload["message"]
                     db.session.commit()
-                    payload["session_id"] = job.session_id
+                    payload["session_id"], payload["owner_id"] = job.session_id, job.owner_id
         safe_emit("export_progress", payload)
 
     def _on_exit(self, export_id: str, status: ExportStatus, manifest: dict | None, error: str | None) -> None:
@@ -264,7 +283,7 @@ class ExportService:
                 safe_emit("export_complete", export_detail(job))
             elif status is ExportStatus.FAILED:
                 safe_emit("export_error", {"export_id": export_id, "session_id": job.session_id,
-                                           "error": error})
+                                           "owner_id": job.owner_id, "error": error})
 
     def recover_interrupted(self) -> int:
         """At start-up: exports left running by a server instance that is gone become ``interrupted``
@@ -337,12 +356,21 @@ class ExportService:
         """A streamed ``.tar.gz`` of the export (manifest first, then its manifest's files). Nothing runs
         until the response is read, and an export deleted meanwhile ends the stream with an error."""
         job = self._completed(export_id, session_id)
-        root = resolve_inside(self.app.config["EXPORT_FOLDER"], job.session_id, job.id)
+        root = self._folder(job)
         names = ["manifest.json"] + [f["name"] for f in job.manifest.get("files", [])]
         prefix = f"{job.session_id}-{job.id}"
         return f"{prefix}.tar.gz", stream_tar_gz(root, prefix, names)
 
     # -- helpers --------------------------------------------------------------------------------------------
+    def _folder(self, job: ExportJob) -> Path:
+        """The export's folder: where its row says (``exports/u<owner>/<session>/<id>``, or before accounts
+        ``exports/<session>/<id>``), refused unless it lies inside the exports folder."""
+        root = Path(self.app.config["EXPORT_FOLDER"]).resolve()
+        stored = Path(job.export_dir).resolve()
+        if stored.name == job.id and root in stored.parents:
+            return resolve_inside(root, stored.relative_to(root).as_posix())
+        return resolve_inside(root, job.session_id, job.id)
+
     def _completed(self, export_id: str, session_id: str | None) -> ExportJob:
         job = self.get(export_id)
         if session_id is not None and session_id != job.session_id:
@@ -365,7 +393,9 @@ class ExportService:
     def _job(self, job: ExportJob) -> dict[str, Any]:
         from services.training import get_training_service
 
-        session = get_training_service().get(job.session_id)
+        session = get_training_service().find(job.session_id)
+        if session is None:
+            raise NotFoundError(f"No training session {job.session_id!r}.")
         source = session_source(session, self.app.config["MODEL_CACHE"], job.checkpoint)
         settings = session_settings(session)
         model_name = session.config["model"]["name"]

@@ -38,7 +38,7 @@ def update_health(session_id: str) -> list[dict[str, Any]]:
 def health(session_id: str) -> dict[str, Any]:
     """A session's reward-health alerts; an id that names no session is a 404 (never a query with odd text: a NUL
     byte is an error in PostgreSQL)."""
-    get_training_service().get(session_id)
+    get_training_service().get(session_id, admin_ok=True)  # another user's: 404 (an admin may read it)
     rows = db.session.execute(select(RewardHealthAlert).filter_by(session_id=session_id)
                               .order_by(RewardHealthAlert.id)).scalars()
     return {"session_id": session_id, "thresholds": thresholds_dict(), "alerts": [

@@ -99,9 +99,14 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def session_summary(session: TrainingSession) -> dict[str, Any]:
+def session_summary(session: TrainingSession, waiting: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``waiting``: the queued session's ``{position, reason}`` (TrainingService.waiting), shown as
+    ``queue_position`` and ``waiting_reason`` (both None unless it is queued)."""
+    waiting = waiting if session.status == "queued" else None
     return {
         "id": session.id, "name": session.name, "status": session.status, "priority": session.priority,
+        "owner_id": session.owner_id, "queue_position": waiting["position"] if waiting else None,
+        "waiting_reason": waiting["reason"] if waiting else None,
         "phase": session.phase, "step": session.step, "global_step": session.global_step,
         "total_steps": session.total_steps, "progress": session.progress, "error": session.error,
         "dataset_id": session.dataset_id, "output_dir": session.output_dir, "device": session.device,

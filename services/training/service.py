@@ -19,11 +19,14 @@ from core.model_registry import Availability, availability
 from core.training.paths import SessionPaths, checkpoint_history, resume_state
 from core.training_config import ConfigValidationError, TrainingConfig, parse_config
 from extensions import db
+from services.auth.folders import owner_folder
+from services.auth.scope import new_owner_id, owned, visible_owner
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models.base import utcnow
 from services.models.training import TrainingSession
 from services.storage import check_free_disk, resolve_inside
 from services.training import records
+from services.training.fair_queue import Queued, Waiting, pick_next, queue_order
 from services.training.liveness import owner_alive, process_started, same_process_alive
 from services.training.rollout_engine import check_rollout_engine
 from services.training.status import ACTIVE, LIVE, RESUMABLE, Status, check_transition
@@ -66,17 +69,47 @@ class TrainingService:
         self.boot_id = uuid.uuid4().hex
         self.server_started = process_started(os.getpid())
         self.shutting_down = False
+        self._last_started: dict[int | None, Any] = {}  # owner -> this server's latest start (round-robin)
 
     # -- queries --------------------------------------------------------------------------------------------
-    def get(self, session_id: str) -> TrainingSession:
-        session = db.session.get(TrainingSession, session_id) if SESSION_ID.match(session_id or "") else None
-        if session is None:
+    def get(self, session_id: str, *, admin_ok: bool = False) -> TrainingSession:
+        """The caller's session (an admin's reads and stops pass ``admin_ok``); another user's is a 404 exactly
+        like a missing one."""
+        session = self.find(session_id)
+        if session is None or not visible_owner(session.owner_id, admin_ok=admin_ok):
             raise NotFoundError(f"No training session {session_id!r}.")
         return session
 
-    def list_sessions(self) -> list[dict[str, Any]]:
-        rows = db.session.execute(select(TrainingSession).order_by(TrainingSession.created_at.desc())).scalars()
-        return [records.session_summary(s) for s in rows]
+    def find(self, session_id: str) -> TrainingSession | None:
+        """Any session, whoever owns it: for the server's own work (the queue, exports it runs), never for a
+        request's id."""
+        return db.session.get(TrainingSession, session_id) if SESSION_ID.match(session_id or "") else None
+
+    def list_sessions(self, everyone: bool = False) -> list[dict[str, Any]]:
+        """The caller's sessions, newest first (``everyone``: an admin's view of all of them)."""
+        query = owned(select(TrainingSession), TrainingSession, admin_ok=everyone)
+        rows = db.session.execute(query.order_by(TrainingSession.created_at.desc())).scalars().all()
+        waiting = self.waiting()
+        return [records.session_summary(s, waiting.get(s.id)) for s in rows]
+
+    def summary(self, session: TrainingSession) -> dict[str, Any]:
+        """The session's JSON, with why it waits when it is queued."""
+        return records.session_summary(session, self.waiting().get(session.id) if session.status == "queued"
+                                       else None)
+
+    def detail(self, session: TrainingSession, max_points: int | None = None) -> dict[str, Any]:
+        detail = records.session_detail(session, max_points)
+        detail["session"] = self.summary(session)
+        return detail
+
+    def session_folder(self, session: TrainingSession) -> Path:
+        """The session's output folder: where its row says (``outputs/u<owner>/<id>`` or, made before accounts,
+        ``outputs/<id>``), refused unless it lies inside the outputs folder."""
+        root = Path(self.app.config["OUTPUT_FOLDER"]).resolve()
+        stored = Path(session.output_dir).resolve()
+        if stored.name == session.id and root in stored.parents:
+            return resolve_inside(root, stored.relative_to(root).as_posix())
+        return resolve_inside(root, session.id)
 
     def sessions_using_dataset(self, dataset_id: int) -> list[str]:
         rows = db.session.execute(select(TrainingSession).where(
@@ -85,8 +118,8 @@ class TrainingService:
         return [f"session {s.id} ({s.status})" for s in rows]
 
     # -- commands -------------------------------------------------------------------------------------------
-    def create(self, raw_config: Any, session_id: str | None = None, priority: str = "normal",
-               owner: str | None = None) -> TrainingSession:
+    def create(self, raw_config: Any, session_id: str | None = None, priority: str = "normal") -> TrainingSession:
+        """Queue a session owned by the caller (its folder is ``outputs/u<owner>/<id>`` with accounts)."""
         try:
             config = parse_config(raw_config if raw_config is not None else {})
         except ConfigValidationError as exc:
@@ -101,13 +134,15 @@ class TrainingService:
         self._check_model(config)
         self._check_method(config)
         check_rollout_engine(config)
+        self._check_dataset_visible(config)
         dataset_id = self._resolve_dataset(config)[1]
+        owner = new_owner_id()
         check_free_disk(self.app.config["OUTPUT_FOLDER"], self.app.config.get("MIN_FREE_DISK_BYTES", 0))
         if session_id is None:
             session_id = uuid.uuid4().hex[:12]
             while self._id_taken(session_id):
                 session_id = uuid.uuid4().hex[:12]
-        output_dir = resolve_inside(self.app.config["OUTPUT_FOLDER"], session_id)
+        output_dir = resolve_inside(owner_folder(self.app.config["OUTPUT_FOLDER"], owner), session_id)
         from services.rewards import resolve_config_rewards
 
         stored_config = resolve_config_rewards(config.model_dump(mode="json"))  # saved custom rewards inlined
@@ -125,8 +160,9 @@ class TrainingService:
         return session
 
     def stop(self, session_id: str) -> TrainingSession:
+        """Stop a queued or running session: the owner's, or any for an admin."""
         with self._lock:
-            session = self.get(session_id)
+            session = self.get(session_id, admin_ok=True)
             status = Status(session.status)
             if status is Status.QUEUED:
                 self._transition(session, Status.STOPPED, error=None)
@@ -180,27 +216,31 @@ class TrainingService:
             session = self.get(session_id)
             if Status(session.status) in ACTIVE:
                 raise ConflictError(f"Session {session_id} is {session.status}: stop it before deleting it.")
-            folder = resolve_inside(self.app.config["OUTPUT_FOLDER"], session.id)
+            folder = self.session_folder(session)
+            owner = session.owner_id
             exports = self.app.extensions.get("tunewright.exports")
             if exports is not None:  # its exports go with it: running ones end, exports/<id>/ is removed
-                exports.drop_session(session.id)
+                exports.drop_session(session.id, owner_id=owner)
             db.session.delete(session)
             db.session.commit()
         shutil.rmtree(folder, ignore_errors=True)
-        safe_emit("session_deleted", {"session_id": session_id})
+        safe_emit("session_deleted", {"session_id": session_id, "owner_id": owner})
 
     # -- queue ----------------------------------------------------------------------------------------------
     def dispatch(self) -> None:
-        """Start queued sessions (priority, then age) while a device slot is free. A session that cannot start
-        fails with its reason and the queue moves on; a slot is only taken by a child that really started."""
-        with self._lock:
+        """Start queued sessions while a device slot is free: by priority, then round-robin between owners (see
+        services/training/fair_queue.py), skipping owners at the per-user running limit. A session that cannot
+        start fails with its reason and the queue moves on; a slot is only taken by a child that really started.
+        Runs as the server: the request that triggered it may be another user's."""
+        from services.background_jobs import as_server  # it imports services.training: not at module level
+
+        with self._lock, as_server():
             if self.shutting_down:
                 return
             while len(self._supervisors) < self.capacity:
-                session = db.session.execute(
-                    select(TrainingSession).where(TrainingSession.status == Status.QUEUED.value)
-                    .order_by(TrainingSession.priority.desc(), TrainingSession.created_at).limit(1)
-                ).scalar_one_or_none()
+                queued, running, last_started = self._queue_state()
+                chosen = pick_next(queued, running, last_started, self.per_user_limit)
+                session = db.session.get(TrainingSession, chosen.id) if chosen else None
                 if session is None:
                     return
                 try:
@@ -218,6 +258,42 @@ class TrainingService:
                     db.session.commit()
                     self._announce(session)
 
+    @property
+    def per_user_limit(self) -> int:
+        """Running sessions one owner may have at once (0: no limit; TUNEWRIGHT_MAX_RUNNING_PER_USER)."""
+        return max(0, int(self.app.config.get("MAX_RUNNING_PER_USER") or 0))
+
+    def _queue_state(self) -> tuple[list[Queued], dict[int | None, int], dict[int | None, Any]]:
+        """Queued sessions (priority, then age), running sessions per owner, and each owner's latest start."""
+        queued = [Queued(*row) for row in db.session.execute(
+            select(TrainingSession.id, TrainingSession.owner_id, TrainingSession.priority, TrainingSession.created_at)
+            .where(TrainingSession.status == Status.QUEUED.value)
+            .order_by(TrainingSession.priority.desc(), TrainingSession.created_at)).all()]
+        running = dict(db.session.execute(
+            select(TrainingSession.owner_id, func.count()).where(TrainingSession.status.in_([s.value for s in LIVE]))
+            .group_by(TrainingSession.owner_id)).all())
+        last_started = dict(db.session.execute(
+            select(TrainingSession.owner_id, func.max(TrainingSession.started_at))
+            .group_by(TrainingSession.owner_id)).all())
+        for owner, moment in self._last_started.items():  # a resume keeps its first started_at: remember it here
+            last_started[owner] = moment
+        return queued, running, last_started
+
+    def waiting(self) -> dict[str, dict[str, Any]]:
+        """Each queued session's place and why it waits: ``{id: {position, reason}}`` (every owner's: callers
+        show only the rows they may see)."""
+        queued, running, last_started = self._queue_state()
+        limit = self.per_user_limit
+        free = self.capacity - len(self._supervisors)
+        busy = sum(running.values())
+        viewer = current_viewer()
+        out: dict[str, dict[str, Any]] = {}
+        for place in queue_order(queued, running, last_started, limit):
+            out[place.session_id] = {"position": place.position,
+                                     "reason": _reason(place, free, busy, self.capacity, limit,
+                                                       running.get(place.owner_id, 0), place.owner_id == viewer)}
+        return out
+
     def _start(self, session: TrainingSession) -> None:
         from services.training.supervisor import Supervisor
 
@@ -228,6 +304,7 @@ class TrainingService:
         supervisor = Supervisor(self.app, session.id, job, device, on_exit=self.finish)
         self._transition(session, Status.RUNNING)
         session.started_at = session.started_at or utcnow()
+        self._last_started[session.owner_id] = utcnow()
         session.server_pid = os.getpid()
         session.server_boot_id = self.boot_id
         session.server_started = self.server_started
@@ -261,6 +338,7 @@ class TrainingService:
                     "training_error" if status is Status.FAILED else None
                 if event:
                     safe_emit(event, {"session_id": session_id, "status": status.value, "error": error,
+                                      "owner_id": session.owner_id,
                                       "adapter": str(SessionPaths(Path(session.output_dir)).adapter)},
                               to=session_room(session_id))
         self.dispatch()
@@ -327,10 +405,13 @@ class TrainingService:
 
     def _id_taken(self, session_id: str) -> bool:
         """Ids are compared case-insensitively (case-insensitive file systems share one folder), and an existing
-        outputs/<id> folder is never adopted by a new session."""
+        outputs/<id> (or outputs/u<owner>/<id>) folder is never adopted by a new session."""
         row = db.session.execute(select(TrainingSession.id).where(
             func.lower(TrainingSession.id) == session_id.lower())).first()
-        return row is not None or (Path(self.app.config["OUTPUT_FOLDER"]) / session_id).exists()
+        root = Path(self.app.config["OUTPUT_FOLDER"])
+        owner = new_owner_id()
+        return row is not None or (root / session_id).exists() or \
+            (owner is not None and (root / f"u{owner}" / session_id).exists())
 
     def _check_id_free(self, session_id: str) -> None:
         if self._id_taken(session_id):
@@ -338,8 +419,9 @@ class TrainingService:
                                 "pick another id.")
 
     def _announce(self, session: TrainingSession) -> None:
+        """``owner_id`` lets the emitter send it only to those who may see the session."""
         safe_emit("session_status", {"session_id": session.id, "status": session.status, "name": session.name,
-                                     "error": session.error})
+                                     "error": session.error, "owner_id": session.owner_id})
 
     def _check_model(self, config: TrainingConfig) -> None:
         status, reason = availability(config.model.name, self.app.config["MODEL_CACHE"])
@@ -356,6 +438,20 @@ class TrainingService:
             spec.config_name = d.config_name
         dataset_id = int(d.source.split(":", 1)[1]) if d.source.startswith("dataset:") else None
         return spec, dataset_id
+
+    @staticmethod
+    def _check_dataset_visible(config: TrainingConfig) -> None:
+        """Training from another user's stored dataset is a 404, like one that does not exist (checked before
+        the dataset is read, so nothing about it shows in the answer)."""
+        from services.auth.scope import get_owned
+        from services.ids import as_id
+        from services.models.datasets import DatasetRecord
+
+        source = (config.dataset.source or "").strip()
+        if source.startswith("dataset:"):
+            dataset_id = as_id(source.split(":", 1)[1])
+            if dataset_id is not None:
+                get_owned(DatasetRecord, dataset_id, label="Dataset")
 
     def _job(self, session: TrainingSession, device: str) -> dict[str, Any]:
         config = parse_config(session.config)
@@ -409,26 +505,17 @@ class TrainingService:
         self.dispatch()
         return session
 
-    def queue(self) -> list[dict[str, Any]]:
-        """Queued sessions in the order dispatch takes them (priority, then age), each with why it waits."""
+    def queue(self, everyone: bool = False) -> list[dict[str, Any]]:
+        """The caller's queued sessions (``everyone``: an admin's view) in the order dispatch takes them, each
+        with its place in the whole queue and why it waits."""
         names = {v: k for k, v in PRIORITIES.items()}
-        rows = db.session.execute(
-            select(TrainingSession).where(TrainingSession.status == Status.QUEUED.value)
-            .order_by(TrainingSession.priority.desc(), TrainingSession.created_at)).scalars().all()
-        running = db.session.execute(select(TrainingSession.id).where(
-            TrainingSession.status.in_([s.value for s in LIVE]))).scalars().all()
-        out = []
-        for position, session in enumerate(rows, start=1):
-            if len(running) >= self.capacity:
-                reason = (f"waiting for a free device: {len(running)} of {self.capacity} slot(s) busy"
-                          + (f", {position - 1} queued session(s) go first" if position > 1 else ""))
-            elif position > 1:
-                reason = f"{position - 1} queued session(s) with higher priority or older go first"
-            else:
-                reason = "next to start"
-            out.append({"session_id": session.id, "position": position,
-                        "priority": names.get(session.priority, str(session.priority)), "reason": reason})
-        return out
+        waiting = self.waiting()
+        query = owned(select(TrainingSession), TrainingSession, admin_ok=everyone) \
+            .where(TrainingSession.status == Status.QUEUED.value)
+        rows = sorted(db.session.execute(query).scalars(), key=lambda s: waiting.get(s.id, {}).get("position", 0))
+        return [{"session_id": s.id, "owner_id": s.owner_id, "position": waiting[s.id]["position"],
+                 "priority": names.get(s.priority, str(s.priority)), "reason": waiting[s.id]["reason"],
+                 "waiting_reason": waiting[s.id]["reason"]} for s in rows if s.id in waiting]
 
     # -- training methods (issue 11) --------------------------------------------------------------------------
     def _check_method(self, config: TrainingConfig) -> None:
@@ -440,3 +527,24 @@ class TrainingService:
             raise ServiceError(f"The {config.method} method is not available on this server: {reason}",
                                details=[{"path": "method", "message": reason,
                                          "hint": "Choose another method (QLoRA and Standard run everywhere)."}])
+
+
+def current_viewer() -> int | None:
+    from services.auth.current import current_owner_id
+
+    return current_owner_id()
+
+
+def _reason(place: Waiting, free: int, busy: int, capacity: int, limit: int, owner_running: int, mine: bool) -> str:
+    """Why a queued session waits, in the words the queue view shows."""
+    at = f"position {place.position} in queue"
+    if place.blocked == "running":
+        who = "you already have" if mine else "its owner already has"
+        return f"waiting: {who} {owner_running} running job(s) (limit {limit} per user); {at}"
+    if place.blocked == "queued":
+        whose = "your" if mine else "its owner's"
+        return f"waiting: {whose} earlier queued job(s) start first (limit {limit} per user); {at}"
+    if place.position <= free:
+        return f"next to start; {at}"
+    ahead = f", {place.position - 1} queued session(s) go first" if place.position > 1 else ""
+    return f"waiting for a free device ({busy} of {capacity} running); {at}{ahead}"

@@ -50,7 +50,7 @@ function row(s) {
   return el("tr", { "data-session-id": s.id },
     el("td", {}, el("div", { class: "input-group input-group-sm" }, nameInput, rename), el("code", { class: "small" }, s.id)),
     el("td", {}, el("span", { class: `badge status-${s.status}` }, s.status),
-       s.queue_reason ? el("div", { class: "text-secondary" }, `#${s.queue_position}: ${s.queue_reason}`) : null,
+       s.waiting_reason ? el("div", { class: "text-secondary", "data-field": "waiting-reason" }, s.waiting_reason) : null,
        s.error ? el("div", { class: "text-danger text-break" }, s.error) : null),
     el("td", {}, `${s.method}${s.algorithm ? ` / ${s.algorithm}` : ""}`),
     el("td", { class: "text-break" }, s.model || "—"),
@@ -73,7 +73,8 @@ async function refresh() {
     clear($("#sessions-table tbody")).append(...data.sessions.map(row));
     $("#sessions-count").textContent = `${data.sessions.length} session(s)`;
     clear($("#queue-list")).append(...(data.queue.length
-      ? data.queue.map((q) => el("li", {}, el("code", {}, q.session_id), ` (${q.priority}): ${q.reason}`))
+      ? data.queue.map((q) => el("li", { "data-session-id": q.session_id }, el("code", {}, q.session_id),
+        ` (${q.priority}): ${q.waiting_reason}`))
       : [el("li", { class: "text-secondary empty" }, "Nothing waits.")]));
     root.dataset.ready = "1";
   } catch (error) { fail(error); }
