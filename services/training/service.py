@@ -134,7 +134,6 @@ class TrainingService:
         self._check_model(config)
         self._check_method(config)
         check_rollout_engine(config)
-        self._check_dataset_visible(config)
         dataset_id = self._resolve_dataset(config)[1]
         owner = new_owner_id()
         check_free_disk(self.app.config["OUTPUT_FOLDER"], self.app.config.get("MIN_FREE_DISK_BYTES", 0))
@@ -429,35 +428,23 @@ class TrainingService:
             raise ServiceError(f"Model {config.model.name!r} is not available: {reason}",
                                details=[{"path": "model.name", "message": reason, "hint": ""}])
 
-    def _resolve_dataset(self, config: TrainingConfig, split: str | None = None):
+    def _resolve_dataset(self, config: TrainingConfig, split: str | None = None, **owner: Any):
+        """Another user's stored dataset is a 404 (services/datasets checks it for the caller, or for ``owner=``:
+        a queued job resolves as its session's owner, whoever's request dispatched it)."""
         from services.datasets import resolve_for_training
 
         d = config.dataset
-        spec = resolve_for_training(d.source, split or d.split, d.instruction_field, d.response_field)
+        spec = resolve_for_training(d.source, split or d.split, d.instruction_field, d.response_field, **owner)
         if d.config_name and spec.kind == "hub":
             spec.config_name = d.config_name
         dataset_id = int(d.source.split(":", 1)[1]) if d.source.startswith("dataset:") else None
         return spec, dataset_id
 
-    @staticmethod
-    def _check_dataset_visible(config: TrainingConfig) -> None:
-        """Training from another user's stored dataset is a 404, like one that does not exist (checked before
-        the dataset is read, so nothing about it shows in the answer)."""
-        from services.auth.scope import get_owned
-        from services.ids import as_id
-        from services.models.datasets import DatasetRecord
-
-        source = (config.dataset.source or "").strip()
-        if source.startswith("dataset:"):
-            dataset_id = as_id(source.split(":", 1)[1])
-            if dataset_id is not None:
-                get_owned(DatasetRecord, dataset_id, label="Dataset")
-
     def _job(self, session: TrainingSession, device: str) -> dict[str, Any]:
         config = parse_config(session.config)
-        spec, _ = self._resolve_dataset(config)
-        eval_spec = self._resolve_dataset(config, config.dataset.eval_split)[0] if config.dataset.eval_split \
-            else None
+        spec, _ = self._resolve_dataset(config, owner=session.owner_id)
+        eval_spec = self._resolve_dataset(config, config.dataset.eval_split, owner=session.owner_id)[0] \
+            if config.dataset.eval_split else None
         model_path = config.model.name
         if model_path == DEFAULT_MODEL_ID:
             from core.default_model import is_prepared, prepared_model_dir
