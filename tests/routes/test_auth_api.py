@@ -323,17 +323,14 @@ def _owned_rows(app, owner_id):
         return {name: len(rows) for name, rows in found.items() if rows}
 
 
-def _claim(app, owner_id):
-    """Rows the services made without an owner become ``owner_id``'s. The isolation part of issue 19 makes the
-    services record the owner themselves; until then this stands in for it (a no-op afterwards)."""
+def _assert_all_owned(app):
+    """Every row the services made through the API recorded its owner (none is left for nobody)."""
     from extensions import db
     from services.auth.users import _owned_models
 
     with app.app_context():
         for model in _owned_models():
-            for row in db.session.execute(select(model).where(model.owner_id.is_(None))).scalars():
-                row.owner_id = owner_id
-        db.session.commit()
+            assert db.session.execute(select(model).where(model.owner_id.is_(None))).first() is None, model
 
 
 def _wait_ready(client, dataset_id, headers, timeout=30.0):
@@ -356,7 +353,7 @@ def _make_everything(app, client, headers, owner_id):
     _wait_ready(client, dataset.json["dataset"]["id"], headers)
     saved = client.post("/api/configs/save", json={"name": f"cfg-{owner_id}", "config": {}}, headers=headers)
     assert saved.status_code == 201, saved.json
-    _claim(app, owner_id)
+    _assert_all_owned(app)
     with app.app_context():
         output = Path(app.config["OUTPUT_FOLDER"]) / f"s{owner_id}"
         output.mkdir()
