@@ -29,6 +29,7 @@ from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models.base import utcnow
 from services.models.wizard import SavedConfigMeta
 from services.storage import resolve_inside, safe_filename
+from services.auth import audit
 
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_IMPORT_BYTES = 1_000_000
@@ -165,6 +166,7 @@ def delete(name: str) -> None:
     meta = _meta(name)
     if meta is not None:
         db.session.delete(meta)
+    audit.record("config.deleted", target=f"config:{name}", commit=False)
     db.session.commit()
 
 

@@ -29,6 +29,7 @@ from services.generation_input import clean_prompt, clean_settings, clean_system
 from services.ids import as_id
 from services.models.base import utcnow
 from services.models.exports import BatchRun, Evaluation
+from services.auth import audit
 from websockets.emit import safe_emit
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ class BatchService:
     def delete(self, batch_id: str) -> None:
         run = self.get(batch_id)
         _check_deletable(run, (run.settings or {}).get("owner"))
+        audit.record("batch.deleted", target=f"batch:{batch_id}", commit=False)
         db.session.delete(run)
         db.session.commit()
 
@@ -339,6 +341,7 @@ class EvaluationService:
     def delete(self, evaluation_id: int) -> None:
         row = self.get(evaluation_id)
         _check_deletable(row, (row.result or {}).get("owner"))
+        audit.record("evaluation.deleted", target=f"evaluation:{evaluation_id}", commit=False)
         db.session.delete(row)
         db.session.commit()
 

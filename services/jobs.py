@@ -19,6 +19,7 @@ from services.models.training import TrainingMetric, TrainingSession
 from services.storage import resolve_inside
 from services.training import get_training_service
 from services.training.status import Status
+from services.auth import audit
 
 # Flat job fields -> (config section, key). Epochs also go to the chosen method's own section.
 SHORTCUTS: dict[str, tuple[str, str]] = {
@@ -184,4 +185,5 @@ def download_target(job_id: str) -> Path:
     target = resolve_inside(get_training_service().session_folder(session), method.outputs[0])
     if not target.exists():
         raise ConflictError(f"Job {job_id} completed but its output {method.outputs[0]}/ is missing.")
+    audit.record("job.downloaded", target=f"session:{job_id}")  # weights leaving the studio
     return target

@@ -20,6 +20,7 @@ from extensions import db
 from services.auth.scope import new_owner_id, owned, visible_owner
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models import PromptTemplate
+from services.auth import audit
 
 DEFAULT_ID = "default"
 MARKER_FIELDS = tuple(asdict(DEFAULT_MARKERS))
@@ -146,5 +147,6 @@ def update_template(template_id: int | str, payload: Any) -> dict[str, Any]:
 
 def delete_template(template_id: int | str) -> None:
     row = _row(template_id)
+    audit.record("template.deleted", target=f"template:{row.id}", detail={"name": row.name}, commit=False)
     db.session.delete(row)
     db.session.commit()

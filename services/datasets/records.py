@@ -17,6 +17,7 @@ from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models import DatasetRecord
 from services.models.base import utcnow
 from services.storage import resolve_inside
+from services.auth import audit
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,7 @@ def delete_record(dataset_id: int | str) -> None:
     if record.status == DatasetStatus.PROCESSING.value:
         raise ConflictError(f"Dataset {record.name!r} is still processing; delete it once it is Ready or Failed.")
     path = stored_file(record) if record.source_kind == "upload" and record.stored_path else None
+    audit.record("dataset.deleted", target=f"dataset:{record.id}", detail={"name": record.name}, commit=False)
     db.session.delete(record)
     db.session.commit()
     if path is not None:

@@ -29,6 +29,7 @@ from services.models.exports import ExportJob
 from services.session_models import ollama_base, session_settings, session_source
 from services.storage import UnsafePathError, resolve_inside
 from services.training.liveness import owner_alive, process_started
+from services.auth import audit
 from websockets.emit import safe_emit
 
 if TYPE_CHECKING:
@@ -119,6 +120,8 @@ class ExportService:
                         checkpoint=checkpoint, status=ExportStatus.QUEUED.value, progress=0.0,
                         export_dir=str(export_dir))
         db.session.add(job)
+        audit.record("export.created", target=f"export:{export_id}",
+                     detail={"session_id": session.id, "format": format}, commit=False)
         db.session.commit()
         self._announce(job)
         self.dispatch()
@@ -165,6 +168,7 @@ class ExportService:
             db.session.delete(job)
             db.session.commit()
         shutil.rmtree(folder, ignore_errors=True)
+        audit.record("export.deleted", target=f"export:{export_id}", detail={"owner_id": owner})
         safe_emit("export_deleted", {"export_id": export_id, "owner_id": owner})
 
     def drop_session(self, session_id: str, timeout: float = 30, owner_id: int | None = None) -> int:
@@ -359,6 +363,7 @@ class ExportService:
         root = self._folder(job)
         names = ["manifest.json"] + [f["name"] for f in job.manifest.get("files", [])]
         prefix = f"{job.session_id}-{job.id}"
+        audit.record("export.downloaded", target=f"export:{job.id}")  # weights leaving the studio
         return f"{prefix}.tar.gz", stream_tar_gz(root, prefix, names)
 
     # -- helpers --------------------------------------------------------------------------------------------

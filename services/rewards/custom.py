@@ -13,6 +13,7 @@ from services.auth.scope import new_owner_id, owned, visible_owner
 from services.ids import as_id
 from services.models.rewards import CustomReward
 from services.rewards.validation import check_code, check_components, bad_request, require_sandbox
+from services.auth import audit
 
 def custom_to_dict(record: CustomReward) -> dict[str, Any]:
     return {"id": record.id, "name": record.name, "metric": metric_name(record.name), "kind": record.kind,
@@ -84,7 +85,9 @@ def update_custom(reward_id: Any, body: dict[str, Any]) -> CustomReward:
 
 
 def delete_custom(reward_id: Any) -> None:
-    db.session.delete(get_custom(reward_id))
+    record = get_custom(reward_id)
+    audit.record("reward.deleted", target=f"reward:{record.id}", detail={"name": record.name}, commit=False)
+    db.session.delete(record)
     db.session.commit()
 
 

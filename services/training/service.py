@@ -30,6 +30,7 @@ from services.training.fair_queue import Queued, Waiting, pick_next, queue_order
 from services.training.liveness import owner_alive, process_started, same_process_alive
 from services.training.rollout_engine import check_rollout_engine
 from services.training.status import ACTIVE, LIVE, RESUMABLE, Status, check_transition
+from services.auth import audit
 from websockets.emit import safe_emit
 from websockets.rooms import session_room
 
@@ -223,6 +224,7 @@ class TrainingService:
             db.session.delete(session)
             db.session.commit()
         shutil.rmtree(folder, ignore_errors=True)
+        audit.record("session.deleted", target=f"session:{session_id}", detail={"owner_id": owner})
         safe_emit("session_deleted", {"session_id": session_id, "owner_id": owner})
 
     # -- queue ----------------------------------------------------------------------------------------------

@@ -260,3 +260,21 @@ def test_reward_and_template_names_are_unique_per_user_not_per_studio(team):
         assert client.post("/api/prompt-templates", json={"name": "terse"}, headers=auth[user]).status_code == 201
     assert client.post("/api/rewards/custom", json=reward, headers=auth["a"]).status_code == 409
     assert client.post("/api/prompt-templates", json={"name": "terse"}, headers=auth["b"]).status_code == 409
+
+
+def test_deletions_are_in_the_audit_log_with_who_did_them(team):
+    app, ids, auth = team
+    admin = bearer(app, ids["boss"], ["read", "admin"])
+    client = app.test_client()
+    dataset = _upload(client, auth["a"])
+    _wait(app)
+    assert client.post("/api/configs/save", json={"name": "gone", "config": {}}, headers=auth["a"]).status_code == 201
+    assert client.delete(f"/api/datasets/{dataset['id']}", headers=auth["a"]).status_code in (200, 204)
+    assert client.delete("/api/configs/gone", headers=auth["a"]).status_code in (200, 204)
+    answer = client.get("/api/admin/audit", headers=admin)
+    assert answer.status_code == 200, answer.json
+    events = answer.json["events"]
+    found = {(e["action"], e["target"], e["actor"]) for e in events}
+    assert ("dataset.deleted", f"dataset:{dataset['id']}", "a") in found
+    assert ("config.deleted", "config:gone", "a") in found
+    assert client.get("/api/admin/audit", headers=auth["a"]).status_code == 403
