@@ -11,6 +11,9 @@ def init_app(app: Flask) -> None:
     from services.auth import mode
 
     mode.configure(app)
+    from services.auth.cookies import RequestSecureSessionInterface
+
+    app.session_interface = RequestSecureSessionInterface()
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     csrf.init_app(app)

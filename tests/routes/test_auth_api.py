@@ -123,6 +123,19 @@ def test_login_rotates_the_session_and_logout_ends_sessions_and_jwts(accounts_ap
     assert refused.status_code == 401 and "revoked" in refused.json["error"]
 
 
+@pytest.mark.parametrize("scheme, secure", [("http", False), ("https", True)])
+def test_session_cookie_is_httponly_lax_and_secure_over_https(accounts_app, scheme, secure):
+    client = accounts_app.test_client()
+    register(client, "alice")
+    answer = client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD},
+                         base_url=f"{scheme}://localhost")
+    assert answer.status_code == 200
+    cookie = next(c for c in answer.headers.getlist("Set-Cookie") if c.startswith("session="))
+    flags = {part.strip().lower() for part in cookie.split(";")}
+    assert "httponly" in flags and "samesite=lax" in flags
+    assert ("secure" in flags) is secure
+
+
 def test_password_change_revokes_jwts_keeps_this_browser_and_needs_the_current_password(accounts_app):
     client = accounts_app.test_client()
     register(client, "alice")
