@@ -15,12 +15,18 @@ def accounts_config(tmp_path, **overrides) -> dict:
 @pytest.fixture
 def accounts_app(tmp_path):
     from app_factory import create_app
-    from extensions import db
 
     config = accounts_config(tmp_path)
     reset_database(config["SQLALCHEMY_DATABASE_URI"])
     app = create_app(config)
     yield app
+    close_app(app)
+
+
+def close_app(app) -> None:
+    """Stop the app's background services and release its database connections."""
+    from extensions import db
+
     for key in ("tunewright.training", "tunewright.exports", "tunewright.playground"):
         if key in app.extensions:
             app.extensions[key].shutdown()

@@ -13,10 +13,7 @@ def visible_session(session_id: str, *, admin_ok: bool) -> Any:
     (read) every session; they may not generate from another user's model."""
     from services.training import get_training_service
 
-    session = get_training_service().get(session_id)  # NotFoundError for an id that does not exist
-    if not visible_owner(session.owner_id, admin_ok=admin_ok):
-        raise NotFoundError(f"No training session {session_id!r}.")
-    return session
+    return get_training_service().get(session_id, admin_ok=admin_ok)  # the service's own scoping and 404
 
 
 def check_model_reference(model_id: Any, session_id: Any) -> None:

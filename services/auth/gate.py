@@ -3,9 +3,7 @@ prove who is asking, keep pending work (a forced password change) first, check t
 require a CSRF token from requests that a browser session cookie authorises."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from flask import current_app, jsonify, redirect, request
+from flask import current_app, request
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
@@ -65,7 +63,3 @@ def check_csrf() -> None:
     if token is None and request.mimetype == "application/x-www-form-urlencoded":
         token = request.form.get(current_app.config["WTF_CSRF_FIELD_NAME"])
     validate_csrf(token)
-
-
-def login_redirect():
-    return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))

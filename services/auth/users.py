@@ -149,13 +149,7 @@ def list_users() -> list[User]:
 def change_password(user: User, current: Any, new: Any) -> None:
     if not isinstance(current, str) or not verify_password(user.password_hash, current):
         raise ServiceError("The current password is wrong.", status_code=403)
-    errors = problems(new, user.username, user.email)
-    if errors:
-        raise ServiceError(" ".join(errors), details=errors)
-    user.password_hash = hash_password(new)
-    user.must_change_password = False
-    audit.record("user.password_changed", target=f"user:{user.username}", commit=False)
-    _revoked(user)
+    _set_password(user, new, must_change=False, action="user.password_changed")
 
 
 def logout_everywhere(user: User) -> None:
@@ -189,11 +183,16 @@ def admin_update(user_id: int, role: Any = None, status: Any = None, actor_id: i
 def reset_password(user_id: int, temporary: Any) -> User:
     """An admin sets a temporary password; the user must change it at their next sign-in."""
     user = get_user(user_id)
-    errors = problems(temporary, user.username, user.email)
+    _set_password(user, temporary, must_change=True, action="user.password_reset")
+    return user
+
+
+def _set_password(user: User, password: Any, *, must_change: bool, action: str) -> None:
+    """Check the rules, store the hash, record it, and end every session and JWT issued before."""
+    errors = problems(password, user.username, user.email)
     if errors:
         raise ServiceError(" ".join(errors), details=errors)
-    user.password_hash = hash_password(temporary)
-    user.must_change_password = True
-    audit.record("user.password_reset", target=f"user:{user.username}", commit=False)
+    user.password_hash = hash_password(password)
+    user.must_change_password = must_change
+    audit.record(action, target=f"user:{user.username}", commit=False)
     _revoked(user)
-    return user

@@ -1,6 +1,6 @@
 // Account page: change password, personal access tokens (the secret is shown once), delete the account.
 import { del, get, post, setCsrfToken } from "./lib/api.js";
-import { $, $$, clear, el } from "./lib/dom.js";
+import { $, $$, clear, el, when } from "./lib/dom.js";
 
 const root = $("#account-page");
 const errorBox = $("#account-error");
@@ -10,8 +10,6 @@ function fail(error) {
   errorBox.textContent = details.length ? `${error.message} ${details.join(" ")}` : error.message;
   errorBox.hidden = false;
 }
-
-function when(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : "—"; }
 
 async function loadTokens() {
   const body = $("#tokens-table tbody");

@@ -1,6 +1,6 @@
 // Admin page: users (approve, disable, enable, promote, demote, reset a password), every user's queue, the audit log.
 import { get, patch, post } from "./lib/api.js";
-import { $, clear, el } from "./lib/dom.js";
+import { $, clear, el, when } from "./lib/dom.js";
 
 const errorBox = $("#admin-error");
 
@@ -8,8 +8,6 @@ function fail(error) {
   errorBox.textContent = error.message;
   errorBox.hidden = false;
 }
-
-function when(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : "—"; }
 
 async function act(promise) {
   errorBox.hidden = true;

@@ -1,6 +1,6 @@
 // Sessions page: filters, the queue with reasons, and per session rename, priority, stop, resume, delete, duplicate.
 import { del, get, patch, post } from "./lib/api.js";
-import { $, clear, el } from "./lib/dom.js";
+import { $, clear, el, when } from "./lib/dom.js";
 import { getSocket } from "./lib/socket.js";
 
 const root = $("#sessions-page");
@@ -11,8 +11,6 @@ function fail(error) {
     ? `${error.message} ${error.details.map((d) => `${d.path}: ${d.message}`).join("; ")}` : error.message;
   errorBox.hidden = false;
 }
-
-function when(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : "—"; }
 
 async function act(promise) {
   errorBox.hidden = true;

@@ -59,11 +59,6 @@ def jwt(app, user_id: int) -> str:
         return issue_jwt(db.session.get(User, user_id))["access_token"]
 
 
-def needs_auth_routes(app) -> None:
-    if "auth.token" not in app.view_functions:
-        pytest.skip("needs the accounts API (routes/auth.py: POST /api/auth/token, /api/auth/tokens)")
-
-
 def test_the_local_cli_uses_its_own_config_token_before_any_account(accounts_cli):
     """Accounts mode, a configured token, no account yet: the local CLI is the bootstrap administrator (the
     token is in its own config), with no --token; the token never shows in the output."""
@@ -106,8 +101,7 @@ def test_a_stored_login_is_used_before_the_configs_access_token(accounts_cli, st
 
 
 def test_login_stores_a_personal_token_0600_and_logout_revokes_it(accounts_cli, studio):
-    needs_auth_routes(studio)
-    alice = add_user(studio, "alice", password="correct horse 1")
+    add_user(studio, "alice", password="correct horse 1")
     wrong = accounts_cli.run("login", "--username", "alice", "--password-stdin", input="not it\n")
     assert wrong.returncode == 1 and "Wrong username or password" in wrong.stderr
     done = accounts_cli.run("login", "--username", "alice", "--password-stdin", "--scopes", "read,train",
@@ -140,15 +134,14 @@ def test_remote_server_with_accounts_takes_pat_jwt_and_a_stored_login(accounts_c
         accounts_cli.env["TUNEWRIGHT_TOKEN"] = jwt(studio, alice)
         assert accounts_cli.run("datasets", "list", "--server", server.url).returncode == 0
         accounts_cli.env["TUNEWRIGHT_TOKEN"] = "boot-token-of-the-config"
-        if "auth.token" in studio.view_functions:
-            done = accounts_cli.run("login", "--server", server.url, "--username", "alice", "--password-stdin",
-                                    input="correct horse 1\n")
-            assert done.returncode == 0, done.stderr[-2000:]
-            assert accounts_cli.run("sessions", "list", "--server", server.url).returncode == 0
-            stored = json.loads((accounts_cli.folder / "config" / "tunewright" / "token").read_text())["servers"]
-            assert list(stored) == [server.url.lower()]  # sent to this server only, not to the local database
-            assert accounts_cli.run("sessions", "list").returncode == 1
-            assert accounts_cli.run("logout", "--server", server.url).returncode == 0
+        done = accounts_cli.run("login", "--server", server.url, "--username", "alice", "--password-stdin",
+                                input="correct horse 1\n")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert accounts_cli.run("sessions", "list", "--server", server.url).returncode == 0
+        stored = json.loads((accounts_cli.folder / "config" / "tunewright" / "token").read_text())["servers"]
+        assert list(stored) == [server.url.lower()]  # sent to this server only, not to the local database
+        assert accounts_cli.run("sessions", "list").returncode == 1
+        assert accounts_cli.run("logout", "--server", server.url).returncode == 0
     finally:
         stop_server(server)
 
@@ -165,8 +158,7 @@ def test_python_client_takes_a_personal_token_and_a_jwt(studio, cli):
         assert refused.value.status == 401
         assert TunewrightClient(server.url, token=pat(studio, alice)).list_jobs() == []
         assert TunewrightClient(server.url, token=jwt(studio, alice)).list_jobs() == []
-        if "auth.token" in studio.view_functions:
-            client = TunewrightClient.login(server.url, "alice", "correct horse 1")
-            assert client.me()["user"]["username"] == "alice" and client.list_jobs() == []
+        client = TunewrightClient.login(server.url, "alice", "correct horse 1")
+        assert client.me()["user"]["username"] == "alice" and client.list_jobs() == []
     finally:
         stop_server(server)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 import socketio
 
-from tests.auth_helpers import accounts_config, add_user
+from tests.auth_helpers import accounts_config, add_user, close_app
 from tests.helpers import reset_database
 from tests.live_server import free_port
 
@@ -88,7 +88,6 @@ def live_accounts(tmp_path):
     from werkzeug.serving import make_server
 
     from app_factory import create_app
-    from extensions import db
 
     config = accounts_config(tmp_path, SYSTEM_MONITOR_INTERVAL=0.3)
     reset_database(config["SQLALCHEMY_DATABASE_URI"])
@@ -100,12 +99,7 @@ def live_accounts(tmp_path):
     yield LiveAccounts(app, f"http://127.0.0.1:{port}")
     server.shutdown()
     thread.join(10)
-    for key in ("tunewright.training", "tunewright.exports", "tunewright.playground"):
-        if key in app.extensions:
-            app.extensions[key].shutdown()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture

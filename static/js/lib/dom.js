@@ -24,6 +24,9 @@ export function clear(node) {
   return node;
 }
 
+// An ISO timestamp as "YYYY-MM-DD HH:MM" (UTC, as the server sends it), or a dash.
+export function when(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : "—"; }
+
 export function humanSize(bytes) {
   if (bytes === null || bytes === undefined) return "–";
   const units = ["B", "KB", "MB", "GB", "TB"];
