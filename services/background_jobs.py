@@ -4,8 +4,6 @@ be deleted or run again) from one that another live server process is still runn
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from services.training.liveness import process_started, same_process_alive
@@ -23,27 +21,3 @@ def orphaned(tag: Any) -> bool:
     if not isinstance(tag, dict):
         return True
     return not same_process_alive(tag.get("pid"), tag.get("started"))
-
-
-@contextmanager
-def as_server() -> Iterator[None]:
-    """Run a block as the server, not as whoever's request triggered it: a queue started by user A's request may
-    start user B's session, and what that start reads (B's dataset, B's session) is not A's to see. Outside a
-    request the principal is already the server's (``LOCAL``)."""
-    from flask import g, has_request_context
-
-    from services.auth.principal import LOCAL
-
-    if not has_request_context():
-        yield
-        return
-    missing = object()
-    saved = g.get("tunewright_principal", missing)
-    g.tunewright_principal = LOCAL
-    try:
-        yield
-    finally:
-        if saved is missing:
-            g.pop("tunewright_principal", None)
-        else:
-            g.tunewright_principal = saved

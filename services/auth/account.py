@@ -11,37 +11,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, has_request_context
+from flask import current_app
 from sqlalchemy import delete, func, select
 
 from extensions import db
 from services.auth import audit
+from services.auth.current import acting_as
 from services.auth.principal import for_user
 from services.errors import ConflictError, ServiceError
 from services.models.auth import ApiToken, User
 
 log = logging.getLogger(__name__)
 STOP_WAIT_SECONDS = 15.0  # how long a deletion waits for the user's running sessions and exports to end
-
-
-@contextlib.contextmanager
-def acting_as(user: User) -> Iterator[None]:
-    """Run service calls as ``user`` (their own scope, never an admin's reach), restoring the caller after."""
-    pushed = None
-    if not has_request_context():
-        pushed = current_app.test_request_context("/")
-        pushed.push()
-    previous = g.get("tunewright_principal")
-    g.tunewright_principal = for_user(user, "session")
-    try:
-        yield
-    finally:
-        g.tunewright_principal = previous
-        if pushed is not None:
-            pushed.pop()
 
 
 def active_admins() -> int:
@@ -161,7 +145,7 @@ def delete_account(user: User, confirm: Any) -> dict[str, Any]:
         raise ConflictError("You are the last active administrator: promote another user to admin before "
                             "deleting this account, or the studio would have nobody to approve accounts.")
     username, user_id = user.username, user.id
-    with acting_as(user):
+    with acting_as(for_user(user, "session")):
         _check_nothing_blocks(user_id)
         _stop_running_work(user_id)
         left = _delete_all(user_id)

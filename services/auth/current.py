@@ -6,9 +6,11 @@ supervisor threads) it is ``LOCAL``: nobody in particular, which sees everything
 """
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import exists, select
 
@@ -81,6 +83,31 @@ def current_principal() -> Principal:
     if principal is None:
         raise AuthError("Sign in first.")
     return principal
+
+
+@contextlib.contextmanager
+def acting_as(principal: Principal) -> Iterator[None]:
+    """Run a block as ``principal``, restoring the caller's after. ``acting_as(LOCAL)`` is the server itself: a
+    queue dispatched by user A's request may start user B's session, and what that start reads is not A's to
+    see. For anyone else outside a request (a CLI command deleting an account) a request context is pushed."""
+    if not has_request_context():
+        if principal is LOCAL:
+            yield  # outside requests the principal is already the server's
+            return
+        with current_app.test_request_context("/"):
+            set_request_principal(principal)
+            yield
+        return
+    missing = object()
+    saved = g.get("tunewright_principal", missing)
+    g.tunewright_principal = principal
+    try:
+        yield
+    finally:
+        if saved is missing:
+            g.pop("tunewright_principal", None)
+        else:
+            g.tunewright_principal = saved
 
 
 def current_owner_id() -> int | None:

@@ -21,7 +21,8 @@ from extensions import db
 from services.archive import stream_tar_gz
 from services.auth.folders import owner_folder
 from services.auth.scope import owned, visible_owner
-from services.background_jobs import as_server
+from services.auth.current import acting_as
+from services.auth.principal import LOCAL
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.exports.status import ACTIVE, RETRYABLE, ExportStatus, check_transition
 from services.models.base import utcnow
@@ -216,7 +217,7 @@ class ExportService:
     def dispatch(self) -> None:
         from services.exports.supervisor import ExportSupervisor
 
-        with self._lock, as_server():  # the request that triggered it may be another user's
+        with self._lock, acting_as(LOCAL):  # the request that triggered it may be another user's
             if self.shutting_down:
                 return
             while len(self._running) < self.capacity:

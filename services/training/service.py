@@ -19,7 +19,10 @@ from core.model_registry import Availability, availability
 from core.training.paths import SessionPaths, checkpoint_history, resume_state
 from core.training_config import ConfigValidationError, TrainingConfig, parse_config
 from extensions import db
+from services.auth import audit
+from services.auth.current import acting_as
 from services.auth.folders import owner_folder
+from services.auth.principal import LOCAL
 from services.auth.scope import new_owner_id, owned, visible_owner
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models.base import utcnow
@@ -30,7 +33,6 @@ from services.training.fair_queue import Queued, Waiting, pick_next, queue_order
 from services.training.liveness import owner_alive, process_started, same_process_alive
 from services.training.rollout_engine import check_rollout_engine
 from services.training.status import ACTIVE, LIVE, RESUMABLE, Status, check_transition
-from services.auth import audit
 from websockets.emit import safe_emit
 from websockets.rooms import session_room
 
@@ -233,9 +235,7 @@ class TrainingService:
         services/training/fair_queue.py), skipping owners at the per-user running limit. A session that cannot
         start fails with its reason and the queue moves on; a slot is only taken by a child that really started.
         Runs as the server: the request that triggered it may be another user's."""
-        from services.background_jobs import as_server  # it imports services.training: not at module level
-
-        with self._lock, as_server():
+        with self._lock, acting_as(LOCAL):
             if self.shutting_down:
                 return
             while len(self._supervisors) < self.capacity:
