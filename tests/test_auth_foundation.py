@@ -284,3 +284,18 @@ def test_first_account_inherits_what_the_single_user_studio_made(tmp_path):
             assert db.session.execute(db.select(TrainingSession)).first() is None
     finally:
         accounts.extensions["tunewright.training"].shutdown()
+
+
+def test_one_account_holds_a_bounded_number_of_live_tokens(accounts_app, monkeypatch):
+    from services.auth import tokens
+
+    monkeypatch.setattr(tokens, "MAX_LIVE_TOKENS", 3)
+    user = add_user(accounts_app, "ada")
+    header = bearer(accounts_app, user, ["read"])  # the first of three
+    client = accounts_app.test_client()
+    made = [client.post("/api/auth/tokens", json={"name": f"t{i}", "scopes": ["read"]}, headers=header)
+            for i in range(3)]
+    assert [m.status_code for m in made] == [201, 201, 409]
+    assert "revoke" in made[2].json["error"]
+    assert client.delete(f"/api/auth/tokens/{made[0].json['id']}", headers=header).status_code == 200
+    assert client.post("/api/auth/tokens", json={"name": "again", "scopes": ["read"]}, headers=header).status_code == 201

@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from extensions import db
 from services.auth import audit
@@ -62,6 +62,7 @@ def check_scopes(requested: Any, granter: Principal) -> list[str]:
 
 
 MAX_EXPIRY_DAYS = 3650
+MAX_LIVE_TOKENS = 100  # unrevoked tokens per user: a bound on rows one account can make
 
 
 def new_personal_token(user: User, granter: Principal, name: Any, scopes: Any,
@@ -75,6 +76,11 @@ def new_personal_token(user: User, granter: Principal, name: Any, scopes: Any,
         errors.append(f"expires_in_days: a whole number of days from 1 to {MAX_EXPIRY_DAYS}, or null for none.")
     if errors:
         raise ServiceError("The token cannot be created: " + " ".join(errors), details=errors)
+    live = db.session.execute(select(func.count(ApiToken.id)).where(ApiToken.user_id == user.id,
+                                                                    ApiToken.revoked_at.is_(None))).scalar_one()
+    if live >= MAX_LIVE_TOKENS:
+        raise ServiceError(f"You have {live} tokens: revoke ones you no longer use first (at most "
+                           f"{MAX_LIVE_TOKENS}).", status_code=409)
     granted = check_scopes(scopes, granter)
     return create_personal_token(user, name.strip(), granted, expires_in_days)
 
