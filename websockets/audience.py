@@ -66,13 +66,16 @@ def _lookup(app: Flask, model_name: str, ident: Any) -> Any:
 
 def owner_of(app: Flask, event: str, data: Any) -> Any:
     """The owner id a broadcast of ``event`` is about (None: nobody in particular), or NOBODY: send it to no one.
-    A deleted object is no longer in the database: its owner is remembered from earlier events, else it is the
+    The payload's ``owner_id`` when the service included it; otherwise looked up by id. A deleted object is no longer in the database: its owner is remembered from earlier events, else it is the
     caller of the request that deleted it."""
     spec = OWNED_EVENTS.get(event)
     if spec is None or not isinstance(data, dict) or data.get(spec[1]) is None:
         log.warning("broadcast %r has no known owner: not sent in accounts mode (add it to websockets/audience.py)",
                     event)
         return NOBODY
+    owner_id = data.get("owner_id")
+    if isinstance(owner_id, int) and not isinstance(owner_id, bool):
+        return owner_id  # the services put the owner in the payload: no lookup needed
     key = (spec[0], data[spec[1]])
     with _owners_lock:
         if key in _owners:
