@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the database tests (pytest -m db) against a throwaway PostgreSQL on 127.0.0.1.
+# Run the database tests (pytest -m db) against a throwaway PostgreSQL on 127.0.0.1; extra arguments go to pytest.
 # Installs Debian's postgresql when missing; the server runs as the `postgres` user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,4 +16,4 @@ as_pg "$bin/pg_ctl" -D "$data/db" -l "$data/log" -w -o "-c listen_addresses=127.
 trap 'as_pg "$bin/pg_ctl" -D "$data/db" -m fast stop >/dev/null; rm -rf "$data"' EXIT
 as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres tunewright_test
 TUNEWRIGHT_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/tunewright_test" \
-  HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -m db -p no:cacheprovider
+  HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -m db -p no:cacheprovider "$@"

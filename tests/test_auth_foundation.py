@@ -58,8 +58,11 @@ def test_configured_token_is_enforced_on_loopback_in_accounts_mode_until_the_fir
     it opens nothing."""
     from app_factory import create_app
     from tests.auth_helpers import accounts_config
+    from tests.helpers import reset_database
 
-    app = create_app(accounts_config(tmp_path, ACCESS_TOKEN_SETTING="boot-token"))
+    config = accounts_config(tmp_path, ACCESS_TOKEN_SETTING="boot-token")
+    reset_database(config["SQLALCHEMY_DATABASE_URI"])  # PostgreSQL's test database is shared between tests
+    app = create_app(config)
     try:
         client = app.test_client()
         boot = {"Authorization": "Bearer boot-token"}
@@ -263,9 +266,10 @@ def test_first_account_inherits_what_the_single_user_studio_made(tmp_path):
     from services.auth.users import register
     from services.models import DatasetRecord, TrainingSession
     from tests.auth_helpers import accounts_config
-    from tests.helpers import make_test_config
+    from tests.helpers import make_test_config, reset_database
 
     config = make_test_config(tmp_path)
+    reset_database(config["SQLALCHEMY_DATABASE_URI"])  # PostgreSQL's test database is shared between tests
     single = create_app(config)
     with single.app_context():
         db.session.add(DatasetRecord(name="old", source_kind="upload", format="jsonl", status="ready"))
