@@ -126,11 +126,6 @@ def unbind_socket(sid: str) -> None:
         _sockets.pop(sid, None)
 
 
-def socket_principal(sid: str) -> Principal | None:
-    with _sockets_lock:
-        return _sockets.get(sid)
-
-
 def sockets_of(user_id: int) -> list[str]:
     with _sockets_lock:
         return [sid for sid, p in _sockets.items() if p.user_id == user_id]

@@ -41,13 +41,6 @@ def get_owned(model: type[T], ident: Any, *, admin_ok: bool = False, label: str 
     return row
 
 
-def check_owned(row: Any, *, admin_ok: bool = False, label: str = "Object", ident: Any = None) -> Any:
-    """For rows fetched another way (by name, by a join): the same 404 when it is not the caller's."""
-    if row is None or not visible_owner(row.owner_id, admin_ok=admin_ok):
-        raise NotFoundError(f"{label} {ident if ident is not None else ''} not found.".replace("  ", " "))
-    return row
-
-
 def new_owner_id() -> int | None:
     """The owner to record on a row being created now."""
     return current_principal().user_id
