@@ -9,6 +9,9 @@
   none configured, one is generated when the studio listens beyond loopback (Jupyter's model); only a loopback
   bind with no token configured is open. Browsers send a cookie set from ``?token=…`` or the login form,
   scripts ``Authorization: Bearer``. A generated token is printed on the server's terminal, never logged.
+- **Accounts** (``TUNEWRIGHT_AUTH=accounts``): every request is authenticated, scope-checked and, when a browser
+  session authorises a change, CSRF-checked by services/auth/gate.py; the token above then only creates the
+  first account.
 - **Bodies**: JSON and form bodies are capped (uploads have their own limit); NaN/Infinity and NUL characters
   are refused by the JSON parser.
 - **Headers**: a Content-Security-Policy without inline script, nosniff, no referrer, no framing.
