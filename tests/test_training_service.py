@@ -53,6 +53,12 @@ def test_session_runs_sft_then_grpo_and_stores_every_metric(client, tiny_model_d
     assert (out / "adapter" / "adapter_model.safetensors").is_file() and (out / "train.log").is_file()
     listed = client.get("/api/training/sessions").json["sessions"]
     assert [s["id"] for s in listed] == [sid]
+    # The completed run registered itself: a LoRA adapter version whose lineage names this session's config.
+    [model] = client.get("/api/registry/models").json["models"]
+    [version] = model["versions"]
+    assert version["session_id"] == sid and version["type"] == "lora_adapter" and version["method"] == "grpo"
+    assert version["digest"].startswith("sha256:") and version["lineage"]["config"]["grpo"]["kl_penalty"] == 0.05
+    assert version["metrics"]["final"]["reward"] == pytest.approx(grpo[-1]["reward"], abs=1e-5)
 
 
 def test_stop_mid_run_checkpoints_and_resume_continues_without_duplicates(client, tiny_model_dir):

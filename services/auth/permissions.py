@@ -25,6 +25,7 @@ ENDPOINT_SCOPES = {
     "sessions.deploy": "deploy",
     "api_v1_jobs.deploy": "deploy",
     "api_v1_jobs.download": "export",
+    "registry.download": "export",
     "exports.list_": "read",
     "exports.detail": "read",
     "exports.formats": "read",

@@ -166,6 +166,9 @@ class ExportService:
                 raise ConflictError(f"Export {export_id} is {job.status}: cancel it before deleting it.")
             folder = self._folder(job)
             owner = job.owner_id
+            from services.registry import get_registry
+
+            get_registry().forget(export_id=export_id)  # versions registered from it (409 while deployed)
             db.session.delete(job)
             db.session.commit()
         shutil.rmtree(folder, ignore_errors=True)

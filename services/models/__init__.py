@@ -7,3 +7,4 @@ from services.models.rewards import CustomReward, RewardHealthAlert  # noqa: F40
 from services.models.wizard import SavedConfigMeta, WizardDraft  # noqa: F401
 from services.models.exports import BatchRun, Evaluation, ExportJob, TestRun  # noqa: F401
 from services.models.auth import ApiToken, AuditEvent, User  # noqa: F401
+from services.models.registry import ModelAlias, ModelVersion, RegisteredModel  # noqa: F401

@@ -220,6 +220,9 @@ class TrainingService:
                 raise ConflictError(f"Session {session_id} is {session.status}: stop it before deleting it.")
             folder = self.session_folder(session)
             owner = session.owner_id
+            from services.registry import get_registry
+
+            get_registry().forget(session_id=session.id)  # versions in its folders (409 while one is deployed)
             exports = self.app.extensions.get("tunewright.exports")
             if exports is not None:  # its exports go with it: running ones end, exports/<id>/ is removed
                 exports.drop_session(session.id, owner_id=owner)
@@ -334,6 +337,10 @@ class TrainingService:
                 session.child_pid = None
                 session.child_started = None
                 db.session.commit()
+                if status is Status.COMPLETED:
+                    from services.registry import get_registry
+
+                    get_registry().register_completed(session_id)
                 self._announce(session)
                 event = "training_complete" if status is Status.COMPLETED else \
                     "training_error" if status is Status.FAILED else None

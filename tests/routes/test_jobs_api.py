@@ -106,6 +106,10 @@ def test_standard_job_runs_reports_status_and_downloads_as_tar_gz(client, tiny_m
     from transformers import AutoModelForCausalLM
 
     AutoModelForCausalLM.from_pretrained(tmp_path / "standard_model")
+    [version] = client.get("/api/registry/models/sums").json["versions"]
+    assert (version["type"], version["framework"], version["method"]) == ("llm", "transformers", "standard")
+    assert "model.safetensors" in {f["name"] for f in version["files"]}
+    assert version["lineage"]["datasets"][0]["sha256"] == dataset["sha256"]
     assert client.get("/api/v1/jobs/nope/status").status_code == 404
 
 
@@ -118,6 +122,8 @@ def test_rag_job_retrieves_adds_and_answers(client, tiny_model_dir):
     assert client.post(f"/api/rag/{job['id']}/retrieve", json={"query": "x"}).status_code == 409
     status = wait_job(client, job["id"])
     assert status["status"] == "completed", status["error"]
+    [version] = client.get("/api/registry/models/facts").json["versions"]
+    assert (version["type"], version["framework"]) == ("rag_index", "faiss")
 
     hits = client.post(f"/api/rag/{job['id']}/retrieve", json={"query": CAPITAL_QUESTION, "top_k": 3}).json
     assert len(hits["documents"]) == 3 and "Quelmont" in hits["documents"][0]["text"]

@@ -1,0 +1,31 @@
+"""Isolation cases for the model registry: another user's model or version is a 404 on every route."""
+from __future__ import annotations
+
+from tests.isolation.registry import case
+from tests.registry_fixtures import make_version
+
+
+def version(app, owner_id):
+    kwargs = make_version(app, owner_id)
+    return {"name": kwargs["name"], "version": kwargs["version"]}
+
+
+def model(app, owner_id):
+    return {"name": make_version(app, owner_id)["name"]}
+
+
+def alias(app, owner_id):
+    return {"name": make_version(app, owner_id, alias="production")["name"], "alias": "production"}
+
+
+def new_alias(app, owner_id):
+    return {"name": make_version(app, owner_id)["name"], "alias": "staging"}
+
+
+case("registry.model", model)
+case("registry.version", version)
+case("registry.download", version)
+case("registry.archive", version, methods=("POST",))
+case("registry.delete", version, methods=("DELETE",))
+case("registry.set_alias", new_alias, methods=("PUT",), body={"version": 1})
+case("registry.delete_alias", alias, methods=("DELETE",))
