@@ -3,7 +3,7 @@
 Deploy and undeploy are in routes/deploy.py (same URL prefix)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, send_file
 
 from routes.request_json import json_body
 from services.archive import stream_tar_gz
@@ -24,7 +24,7 @@ def list_models():
 @bp.get("/models/<name>")
 def model(name: str):
     registry = get_registry()
-    return jsonify(registry.model_dict(registry._model(name, admin_ok=True)))
+    return jsonify(registry.model_dict(registry.model(name, admin_ok=True)))
 
 
 @bp.get("/models/<name>/versions/<version>")
@@ -73,8 +73,6 @@ def download(name: str, version: str):
     row, target = download_target(name, version)
     filename = row.ref.replace(":", "-")
     if target.is_file():
-        from flask import send_file
-
         return send_file(target, as_attachment=True, download_name=target.name)
     return Response(stream_tar_gz(target, filename), mimetype="application/gzip",
                     headers={"Content-Disposition": f'attachment; filename="{filename}.tar.gz"'})

@@ -89,7 +89,7 @@ class RegistryService:
         self.app = app
 
     # ---- reads ---------------------------------------------------------------------------------------------
-    def _model(self, name: str, *, admin_ok: bool = False) -> RegisteredModel:
+    def model(self, name: str, *, admin_ok: bool = False) -> RegisteredModel:
         query = owned(select(RegisteredModel).filter_by(name=name), RegisteredModel, admin_ok=admin_ok)
         models = list(db.session.execute(query).scalars())
         mine = [m for m in models if visible_owner(m.owner_id)]
@@ -99,7 +99,7 @@ class RegistryService:
         return model
 
     def version(self, name: str, number: Any, *, admin_ok: bool = False) -> ModelVersion:
-        model = self._model(name, admin_ok=admin_ok)
+        model = self.model(name, admin_ok=admin_ok)
         try:
             number = int(str(number).lstrip("v"))
         except ValueError:
@@ -113,7 +113,7 @@ class RegistryService:
         """``name`` (its newest version, or with ``deployed_only`` its newest deployed one), ``name:v3`` or
         ``name@alias``."""
         name, number, alias = parse_ref(ref)
-        model = self._model(name)
+        model = self.model(name)
         if number is not None:
             found = next((v for v in model.versions if v.version == number), None)
         elif alias is not None:
@@ -169,9 +169,11 @@ class RegistryService:
         return data
 
     # ---- registration --------------------------------------------------------------------------------------
-    def register_session(self, session: TrainingSession, name: str | None = None) -> tuple[ModelVersion, bool]:
-        """The version holding this completed session's weights: ``(version, created)``."""
-        if session.status != "completed":
+    def register_session(self, session: TrainingSession, name: str | None = None,
+                         finishing: bool = False) -> tuple[ModelVersion, bool]:
+        """The version holding this completed session's weights: ``(version, created)``. ``finishing``: the
+        training service registers a run whose child reported success, just before marking it completed."""
+        if session.status != "completed" and not finishing:
             raise ConflictError(f"Session {session.id} is {session.status}: only a completed run is registered.")
         config = session.config or {}
         method = config.get("method") or "grpo"
@@ -266,7 +268,7 @@ class RegistryService:
         if session is None:
             return None
         try:
-            row, _ = self.register_session(session)
+            row, _ = self.register_session(session, finishing=True)
             return row
         except Exception:
             db.session.rollback()
@@ -289,7 +291,7 @@ class RegistryService:
         return row
 
     def delete_alias(self, name: str, alias: str) -> None:
-        model = self._model(name)
+        model = self.model(name)
         found = next((a for a in model.aliases if a.alias == alias), None)
         if found is None:
             raise NotFoundError(f"Alias {alias[:64]!r} of {name!r} not found.")

@@ -326,6 +326,12 @@ class TrainingService:
 
     def finish(self, session_id: str, status: Status, error: str | None) -> None:
         """Called by the supervisor when the child has exited."""
+        if status is Status.COMPLETED:
+            # Registered before the status turns completed (so whoever sees "completed" finds the version),
+            # and outside the lock: hashing a large model's weights takes a while.
+            from services.registry import get_registry
+
+            get_registry().register_completed(session_id)
         with self._lock:
             self._supervisors.pop(session_id, None)
             session = db.session.get(TrainingSession, session_id)
@@ -337,10 +343,6 @@ class TrainingService:
                 session.child_pid = None
                 session.child_started = None
                 db.session.commit()
-                if status is Status.COMPLETED:
-                    from services.registry import get_registry
-
-                    get_registry().register_completed(session_id)
                 self._announce(session)
                 event = "training_complete" if status is Status.COMPLETED else \
                     "training_error" if status is Status.FAILED else None
