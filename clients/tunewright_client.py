@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from urllib.parse import quote
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,32 @@ class TunewrightClient:
 
     def add_documents(self, job_id: str, documents: list[str], source: str = "added") -> dict:
         return self._json("POST", f"/api/rag/{job_id}/documents", json={"documents": documents, "source": source})
+
+    # -- model registry -------------------------------------------------------------------------------------
+    def models(self, **filters: str) -> list[dict]:
+        """Registered models with their versions (filters: ``type``, ``status``, ``q``)."""
+        return self._json("GET", "/api/registry/models", params=filters)["models"]
+
+    def model(self, name: str) -> dict:
+        return self._json("GET", f"/api/registry/models/{quote(name, safe='')}")
+
+    def register(self, session_id: str | None = None, export_id: str | None = None,
+                 name: str | None = None) -> dict:
+        """Register a completed job or export; the same weights return the version that already holds them."""
+        body = {k: v for k, v in (("session_id", session_id), ("export_id", export_id), ("name", name)) if v}
+        return self._json("POST", "/api/registry/register", json=body)["version"]
+
+    def set_alias(self, name: str, alias: str, version: int) -> dict:
+        """Point ``name@alias`` at ``version`` (moving it from wherever it pointed)."""
+        return self._json("PUT", f"/api/registry/models/{quote(name, safe='')}/aliases/{quote(alias, safe='')}",
+                          json={"version": version})["version"]
+
+    def download_version(self, name: str, version: int, destination: str | os.PathLike) -> Path:
+        """Save a version's weights (a file, or a ``.tar.gz`` of its folder) to ``destination``; streamed."""
+        destination = Path(destination)
+        path = f"/api/registry/models/{quote(name, safe='')}/versions/{int(version)}/download"
+        with self._request("GET", path, stream=True) as response:
+            with open(destination, "wb") as out:
+                for chunk in response.iter_content(chunk_size=1 << 20):
+                    out.write(chunk)
+        return destination

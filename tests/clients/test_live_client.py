@@ -64,8 +64,16 @@ def test_readme_curl_examples_client_and_restart(server_folder, tmp_path):
         assert info.value.status == 400 and "standard" in info.value.message
         final = client.wait(job["id"], timeout=240, poll=0.5)
         assert final["progress"] == 100.0
+        model = client.model("facts")
+        assert [v["type"] for v in model["versions"]] == ["rag_index"] and "facts" in [m["name"] for m in client.models()]
+        assert client.register(session_id=job["id"])["ref"] == "facts:v1"  # the same weights: the same version
+        assert client.set_alias("facts", "production", 1)["aliases"] == ["production"]
+        saved = client.download_version("facts", 1, tmp_path / "facts-v1.tar.gz")
+        with tarfile.open(saved) as tar:
+            assert "facts-v1/vector_index.faiss" in tar.getnames()
         assert "Quelmont" in client.retrieve(job["id"], CAPITAL_QUESTION, top_k=3)[0]["text"]
         assert client.add_documents(job["id"], [ADDED_FACT])["index_size"] == len(FACT_ROWS) + 1
+        assert client.register(session_id=job["id"])["ref"] == "facts:v2"  # the index changed: new content
         archive = client.download(job["id"], tmp_path / "facts.tar.gz")
         with tarfile.open(archive) as tar:
             assert "rag_model/documents.json" in tar.getnames()
