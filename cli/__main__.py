@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "sessions": "cli.sessions",
     "export": "cli.export",
     "exports": "cli.exports",
+    "models": "cli.models",
     "login": "cli.account",
     "logout": "cli.account",
 }
