@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.methods import get_method
 from extensions import db
+from services.auth import audit
 from services.auth.scope import owned, visible_owner
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models.exports import ExportJob
@@ -324,11 +325,12 @@ class RegistryService:
                                    .where(ModelVersion.path == row.path, ModelVersion.id != row.id)) or 0
         if not shared:
             self._remove_files(path)
-        model = row.model
+        model, ref = row.model, row.ref
         db.session.delete(row)
         db.session.flush()
         if not model.versions or all(v.id == row.id for v in model.versions):
             db.session.delete(model)
+        audit.record("model.deleted", target=f"model:{ref}", commit=False)
         db.session.commit()
 
     def forget(self, *, session_id: str | None = None, export_id: str | None = None) -> int:
