@@ -100,3 +100,17 @@ def test_a_tiny_session_writes_tensorboard_event_files_that_read_back(tmp_path, 
         # The same numbers our own database gets from the live events.
         assert [s.value for s in losses] == pytest.approx([m["loss"] for m in ours[phase]], rel=1e-5)
     assert "train/reward" in EventAccumulator(str(out / "tensorboard" / "grpo")).Reload().Tags()["scalars"]
+
+
+def test_the_api_lists_trackers_and_refuses_an_uninstalled_one_with_its_name(client):
+    listed = {t["name"]: t for t in client.get("/api/training/trackers").json["trackers"]}
+    assert set(listed) == set(TRACKERS)
+    assert listed["tensorboard"]["installed"] is True  # a requirement (requirements.txt)
+    assert listed["wandb"]["secrets"] == ["WANDB_API_KEY"]
+    missing = [name for name, t in listed.items() if not t["installed"]]
+    if not missing:
+        pytest.skip("every tracker is installed here")
+    answer = client.post("/api/training/start", json={"config": {"training": {"report_to": [missing[0]]}}})
+    assert answer.status_code == 400
+    assert {"path": "training.report_to", "message": f"{missing[0]} is not installed on this server"}.items() <= \
+        answer.json["details"][0].items()
