@@ -9,8 +9,9 @@ how to fix them (TRL's habit).
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from core.datasets.prompts import DEFAULT_MARKERS, Markers, default_system_prompt, render_system_prompt
 from core.default_model import DEFAULT_MODEL_ID
@@ -60,6 +61,9 @@ class DatasetSection(_Section):
             default_system_prompt(markers)
 
 
+# TRL's report_to names this studio knows; core/tracking.py describes them (tests assert the two agree).
+Tracker = Literal["tensorboard", "mlflow", "trackio", "wandb"]
+
 Optim = Literal["adamw_torch", "adamw_torch_fused", "adafactor", "sgd", "paged_adamw_32bit", "paged_adamw_8bit",
                 "adamw_8bit"]
 
@@ -94,6 +98,36 @@ class TrainingSection(_Section):
     rollout_engine: Literal["auto", "transformers", "llama_cpp", "vllm"] = Field(
         "auto", description="What samples the GRPO completions. auto: vLLM (colocated) with a GPU and vLLM "
         "installed, llama.cpp on a CPU, else transformers. llama_cpp is CPU-only; vllm needs a GPU.")
+    report_to: list[Tracker] = Field(
+        default_factory=list, max_length=4, description="Also send the metrics to these trackers (TRL's report_to); "
+        "our database keeps them either way. Only trackers installed on the server are accepted.")
+    tracking_project: str = Field(
+        "tunewright", pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        description="Project (W&B, Trackio) or experiment (MLflow) the runs are filed under.")
+    mlflow_tracking_uri: str | None = Field(
+        None, max_length=500, description="An MLflow tracking server (http:// or https://, no credentials in it: "
+        "store MLFLOW_TRACKING_USERNAME/PASSWORD as secrets on the Account page); None: mlruns/ in the run folder.")
+
+    @field_validator("report_to")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("mlflow_tracking_uri")
+    @classmethod
+    def _server_without_credentials(cls, value: str | None) -> str | None:
+        """A URL only: a local path would let a request choose where the child writes (DESIGN §8), and a
+        user:password@ part would put a secret in a saved config."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL of an MLflow server (leave it empty for a local "
+                             "mlruns/ in the run folder)")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("must not hold credentials or a query: store MLFLOW_TRACKING_USERNAME/PASSWORD or "
+                             "MLFLOW_TRACKING_TOKEN as secrets on the Account page")
+        return value.strip()
 
 
 class GRPOSection(_Section):
@@ -238,6 +272,11 @@ def _cross_field_errors(config: TrainingConfig) -> list[dict[str, str]]:
             "Lower chunk_overlap (about 10-20 % of chunk_size is typical).")
     if config.method == "qlora" and config.qlora.compute_dtype == "float16" and config.training.bf16:
         add("qlora.compute_dtype", "float16 compute conflicts with bf16 training", "Use bfloat16 or turn bf16 off.")
+    from core.tracking import missing_trackers
+
+    for name in missing_trackers(t.report_to):
+        add("training.report_to", f"{name} is not installed on this server",
+            f"Untick {name}, or install it on the server (pip install {name}) and restart.")
     errors += _reward_errors(config.reward)
     return errors
 

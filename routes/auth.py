@@ -10,7 +10,7 @@ from flask_login import login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from routes.request_json import json_body
-from services.auth import account, tokens, users
+from services.auth import account, secrets, tokens, users
 from services.auth.current import current_principal
 from services.auth.limits import auth_limits
 from services.auth.permissions import require_accounts
@@ -125,6 +125,27 @@ def personal_tokens():
 def revoke_token(token_id: int):
     """Another user's token id is a 404, like one that does not exist."""
     return jsonify(tokens.token_dict(tokens.revoke_personal_token(_me().id, token_id)))
+
+
+@bp.get("/secrets", endpoint="secrets")
+def list_secrets():
+    """Names only: a stored value never comes back out of the API."""
+    user = _me()
+    return jsonify(secrets=[secrets.secret_dict(s) for s in secrets.list_secrets(user.id)],
+                   allowed=secrets.allowed_secrets())
+
+
+@bp.put("/secrets/<name>", endpoint="set_secret")
+def set_secret(name: str):
+    row = secrets.set_secret(_me().id, name, json_body().get("value"))
+    return jsonify(secrets.secret_dict(row))
+
+
+@bp.delete("/secrets/<name>", endpoint="delete_secret")
+def delete_secret(name: str):
+    """A name the caller has not stored (whoever else has) is a 404."""
+    secrets.delete_secret(_me().id, name)
+    return jsonify(deleted=name)
 
 
 @bp.delete("/account", endpoint="delete_account")

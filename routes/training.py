@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from core.tracking import describe_trackers
 from core.training_config import TrainingConfig, default_config
 from routes.request_json import json_body
 from services import configs
@@ -65,3 +66,10 @@ def defaults():
 def schema():
     """The config's JSON Schema: the wizard builds its forms from it, so new fields appear with no template."""
     return jsonify(TrainingConfig.model_json_schema())
+
+
+@bp.get("/trackers")
+def trackers():
+    """The experiment trackers ``training.report_to`` accepts, each with whether it is installed on this server
+    (the Config step offers the installed ones)."""
+    return jsonify(trackers=describe_trackers())

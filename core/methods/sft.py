@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.datasets.prompts import chat_messages
+from core.tracking import TrackingPlan, tracking_plan
 
 if TYPE_CHECKING:  # both import torch/transformers: the server lists methods without loading them
     from core.training.runner import TrainingJob
@@ -39,17 +40,18 @@ def lora_config(job: "TrainingJob", target_modules: Any = None):
 
 
 def sft_args(job: "TrainingJob", runtime: Runtime, epochs: float, completion_only_loss: bool = True,
-             optim: str | None = None) -> dict:
+             optim: str | None = None, tracking: TrackingPlan | None = None) -> dict:
     """SFTConfig keyword arguments from the one schema (TRL's CPU-hostile defaults always overridden)."""
     t = job.config.training
+    tracking = tracking or tracking_plan(job.config, job.output_dir, "sft")
     return dict(output_dir=str(job.output_dir / "checkpoints" / "sft"), num_train_epochs=epochs,
                 per_device_train_batch_size=t.batch_size, gradient_accumulation_steps=t.gradient_accumulation_steps,
                 learning_rate=t.learning_rate, lr_scheduler_type=t.lr_scheduler_type, warmup_steps=t.warmup_steps,
                 weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, optim=optim or runtime.optim,
                 logging_steps=t.logging_steps, save_strategy="steps", save_steps=t.save_steps, save_total_limit=2,
-                seed=t.seed, report_to="none", use_cpu=not runtime.cuda, bf16=runtime.bf16,
+                seed=t.seed, use_cpu=not runtime.cuda, bf16=runtime.bf16,
                 gradient_checkpointing=False, disable_tqdm=True, dataloader_num_workers=0,
-                max_length=t.max_sequence_length, completion_only_loss=completion_only_loss)
+                max_length=t.max_sequence_length, completion_only_loss=completion_only_loss, **tracking.args)
 
 
 @dataclass
@@ -79,15 +81,17 @@ def run_sft(job: "TrainingJob", model, tokenizer, runtime: Runtime, *, epochs: f
     if not examples:
         raise ValueError("no row has a response to learn from: check the dataset's response field")
     log.info("phase sft: %d examples, %s epoch(s)", len(examples), epochs)
-    args = SFTConfig(**sft_args(job, runtime, epochs, completion_only_loss, optim))
+    tracking = tracking_plan(job.config, job.output_dir, "sft")
+    args = SFTConfig(**sft_args(job, runtime, epochs, completion_only_loss, optim, tracking))
     callback = EventCallback("sft", job.emit, job.should_stop)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
-                         processing_class=tokenizer, peft_config=peft_config, callbacks=[callback],
-                         **(trainer_kwargs or {}))
     checkpoint = latest_checkpoint(job.output_dir / "checkpoints" / "sft") if job.resume else None
     if checkpoint is not None:
         log.info("resuming from %s", checkpoint)
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    with tracking.environment():
+        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
+                             processing_class=tokenizer, peft_config=peft_config, callbacks=[callback],
+                             **(trainer_kwargs or {}))
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     return SFTResult(model=trainer.model, stopped=callback.stop_requested, steps=trainer.state.global_step)
 
 

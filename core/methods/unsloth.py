@@ -95,6 +95,7 @@ def _run_grpo(job: "TrainingJob", model, tokenizer, runtime) -> tuple[Any, bool]
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
+    from core.tracking import tracking_plan
     from core.training.callbacks import EventCallback, RewardRecorder
     from core.training.prompts import grpo_examples, markers_from_config
     from core.training.rewards import build_rewards
@@ -105,6 +106,7 @@ def _run_grpo(job: "TrainingJob", model, tokenizer, runtime) -> tuple[Any, bool]
     recorder = RewardRecorder()
     funcs, weights = build_rewards(r.type, r.preset_name, r.components, markers_from_config(config.dataset),
                                    custom=[use.model_dump() for use in r.custom])
+    tracking = tracking_plan(config, job.output_dir, "grpo")
     args = GRPOConfig(output_dir=str(job.output_dir / "checkpoints" / "grpo"), num_train_epochs=t.num_epochs,
                       per_device_train_batch_size=t.batch_size * t.num_generations,
                       gradient_accumulation_steps=t.gradient_accumulation_steps, num_generations=t.num_generations,
@@ -113,13 +115,15 @@ def _run_grpo(job: "TrainingJob", model, tokenizer, runtime) -> tuple[Any, bool]
                       temperature=t.temperature, top_p=t.top_p, beta=g.kl_penalty, epsilon=g.clip_range,
                       importance_sampling_level=g.resolved_importance_sampling_level, loss_type=g.loss_type,
                       reward_weights=weights, logging_steps=t.logging_steps, save_steps=t.save_steps,
-                      save_total_limit=2, seed=t.seed, report_to="none", bf16=runtime.bf16, optim=runtime.optim,
-                      max_grad_norm=t.max_grad_norm, weight_decay=t.weight_decay, disable_tqdm=True)
+                      save_total_limit=2, seed=t.seed, bf16=runtime.bf16, optim=runtime.optim,
+                      max_grad_norm=t.max_grad_norm, weight_decay=t.weight_decay, disable_tqdm=True, **tracking.args)
     callback = EventCallback("grpo", job.emit, job.should_stop, recorder=recorder)
-    trainer = GRPOTrainer(model=model, reward_funcs=[recorder.wrap(f) for f in funcs], args=args,
-                          train_dataset=Dataset.from_list(grpo_examples(rows, config.dataset.resolved_system_prompt())),
-                          processing_class=tokenizer, callbacks=[callback])
-    trainer.train()
+    examples = grpo_examples(rows, config.dataset.resolved_system_prompt())
+    with tracking.environment():
+        trainer = GRPOTrainer(model=model, reward_funcs=[recorder.wrap(f) for f in funcs], args=args,
+                              train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
+                              callbacks=[callback])
+        trainer.train()
     return trainer.model, callback.stop_requested
 
 

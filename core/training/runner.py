@@ -22,6 +22,7 @@ from core.training.prompts import grpo_examples, markers_from_config, sft_exampl
 from core.training.rewards import build_rewards
 from core.training.rollout import prepare_rollout
 from core.training.runtime import Runtime, resolve_runtime
+from core.tracking import TrackingPlan, tracking_plan
 from core.training_config import TrainingConfig
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,12 @@ class TrainingJob:
     gguf_cache: str | None = None  # where the llama.cpp rollout engine caches converted base models
 
 
-def _common_args(config: TrainingConfig, runtime: Runtime, output_dir: Path) -> dict:
+def _common_args(config: TrainingConfig, runtime: Runtime, output_dir: Path, tracking: TrackingPlan) -> dict:
     t = config.training
     return dict(output_dir=str(output_dir), logging_steps=t.logging_steps, save_strategy="steps",
-                save_steps=t.save_steps, save_total_limit=2, seed=t.seed, report_to="none", use_cpu=not runtime.cuda,
+                save_steps=t.save_steps, save_total_limit=2, seed=t.seed, use_cpu=not runtime.cuda,
                 bf16=runtime.trainer_bf16, gradient_checkpointing=False, disable_tqdm=True, dataloader_num_workers=0,
-                max_grad_norm=t.max_grad_norm, weight_decay=t.weight_decay, optim=runtime.optim)
+                max_grad_norm=t.max_grad_norm, weight_decay=t.weight_decay, optim=runtime.optim, **tracking.args)
 
 
 def _lora_config(config: TrainingConfig):
@@ -95,7 +96,8 @@ def run_training(job: TrainingJob) -> str:
 
         sft_rows = job.rows[: pre.max_samples] if pre.max_samples else job.rows
         log.info("phase sft: %d examples, %d epoch(s)", len(sft_rows), pre.epochs)
-        args = SFTConfig(**_common_args(config, runtime, paths.sft_checkpoints),
+        tracking = tracking_plan(config, job.output_dir, "sft")
+        args = SFTConfig(**_common_args(config, runtime, paths.sft_checkpoints, tracking),
                          num_train_epochs=pre.epochs, per_device_train_batch_size=pre.batch_size,
                          learning_rate=pre.learning_rate, lr_scheduler_type=pre.lr_scheduler_type,
                          warmup_steps=0, max_length=config.training.max_sequence_length,
@@ -105,11 +107,12 @@ def run_training(job: TrainingJob) -> str:
                          per_device_eval_batch_size=pre.batch_size)
         callback = EventCallback("sft", job.emit, job.should_stop)
         eval_dataset = Dataset.from_list(sft_examples(job.eval_rows, system_prompt, markers)) if job.eval_rows else None
-        trainer = SFTTrainer(model=model, args=args,
-                             train_dataset=Dataset.from_list(sft_examples(sft_rows, system_prompt, markers)),
-                             eval_dataset=eval_dataset, processing_class=tokenizer,
-                             peft_config=_lora_config(config), callbacks=[callback])
-        trainer.train(resume_from_checkpoint=_resume_point(job, paths.sft_checkpoints))
+        with tracking.environment():
+            trainer = SFTTrainer(model=model, args=args,
+                                 train_dataset=Dataset.from_list(sft_examples(sft_rows, system_prompt, markers)),
+                                 eval_dataset=eval_dataset, processing_class=tokenizer,
+                                 peft_config=_lora_config(config), callbacks=[callback])
+            trainer.train(resume_from_checkpoint=_resume_point(job, paths.sft_checkpoints))
         model = trainer.model
         if callback.stop_requested:
             _save_adapter(model, tokenizer, paths.adapter)
@@ -167,7 +170,8 @@ def _run_grpo(job: TrainingJob, model, tokenizer, runtime: Runtime, system_promp
     recorder = RewardRecorder()
     funcs, weights = build_rewards(r.type, r.preset_name, r.components, markers,
                                    custom=[use.model_dump() for use in r.custom])
-    args = GRPOConfig(**_common_args(config, runtime, paths.grpo_checkpoints),
+    tracking = tracking_plan(config, job.output_dir, "grpo")
+    args = GRPOConfig(**_common_args(config, runtime, paths.grpo_checkpoints, tracking),
                       num_train_epochs=t.num_epochs, per_device_train_batch_size=t.batch_size * t.num_generations,
                       gradient_accumulation_steps=t.gradient_accumulation_steps, num_generations=t.num_generations,
                       learning_rate=t.learning_rate, lr_scheduler_type=t.lr_scheduler_type,
@@ -181,12 +185,13 @@ def _run_grpo(job: TrainingJob, model, tokenizer, runtime: Runtime, system_promp
     callback = EventCallback("grpo", job.emit, job.should_stop, step_offset=offset, recorder=recorder)
     log.info("phase grpo (%s): %d prompts x %d generations, %s epoch(s)", g.algorithm, len(kept),
              t.num_generations, t.num_epochs)
-    trainer = trainer_cls(model=model, reward_funcs=[recorder.wrap(f) for f in funcs], args=args,
-                          train_dataset=Dataset.from_list(kept), processing_class=tokenizer,
-                          peft_config=None if isinstance(model, PeftModel) else _lora_config(config),
-                          callbacks=[callback], **extra)
     try:
-        trainer.train(resume_from_checkpoint=_resume_point(job, paths.grpo_checkpoints))
+        with tracking.environment():
+            trainer = trainer_cls(model=model, reward_funcs=[recorder.wrap(f) for f in funcs], args=args,
+                                  train_dataset=Dataset.from_list(kept), processing_class=tokenizer,
+                                  peft_config=None if isinstance(model, PeftModel) else _lora_config(config),
+                                  callbacks=[callback], **extra)
+            trainer.train(resume_from_checkpoint=_resume_point(job, paths.grpo_checkpoints))
     finally:
         rollout.close()
     _save_adapter(trainer.model, tokenizer, paths.adapter)

@@ -104,8 +104,20 @@ def _watch_parent(emit: PipeEmitter) -> None:
     os._exit(4)
 
 
-def run_child(job: dict[str, Any], conn, stop_event) -> None:
-    """Child-process target. ``job`` is a plain dict (it crosses the process boundary)."""
+def apply_env(env: dict[str, str | None] | None) -> None:
+    """Set (or, for None, remove) environment variables of this process: the owner's tracker credentials. They
+    travel beside the job dict, never in it, so nothing that stores or logs a job can hold them."""
+    for name, value in (env or {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def run_child(job: dict[str, Any], conn, stop_event, env: dict[str, str | None] | None = None) -> None:
+    """Child-process target. ``job`` is a plain dict (it crosses the process boundary); ``env`` holds secrets
+    for this process's environment only (:func:`apply_env`)."""
+    apply_env(env)
     # Our own process group: a Ctrl+C in the server's terminal reaches the server, which then asks us to stop
     # at a checkpoint, instead of killing us mid-step.
     os.setpgrp()

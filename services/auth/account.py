@@ -22,7 +22,7 @@ from services.auth import audit
 from services.auth.current import acting_as
 from services.auth.principal import for_user
 from services.errors import ConflictError, ServiceError
-from services.models.auth import ApiToken, User
+from services.models.auth import ApiToken, User, UserSecret
 
 log = logging.getLogger(__name__)
 STOP_WAIT_SECONDS = 15.0  # how long a deletion waits for the user's running sessions and exports to end
@@ -128,8 +128,8 @@ def _delete_all(owner_id: int) -> list[str]:
                 log.exception("account deletion: %s %s could not be deleted", label, ident)
                 left.append(f"{label} {ident}: an internal error (logged)")
     # Rows no service deletes one by one: the playground's test history, wizard drafts, the metadata of a
-    # saved config whose file was already gone, and the user's tokens.
-    for model in (TestRun, WizardDraft, SavedConfigMeta):
+    # saved config whose file was already gone, the user's tokens and their tracker secrets.
+    for model in (TestRun, WizardDraft, SavedConfigMeta, UserSecret):
         db.session.execute(delete(model).where(model.owner_id == owner_id))
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == owner_id))
     db.session.commit()

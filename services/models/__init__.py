@@ -6,5 +6,5 @@ from services.models.training import TrainingMetric, TrainingSample, TrainingSes
 from services.models.rewards import CustomReward, RewardHealthAlert  # noqa: F401
 from services.models.wizard import SavedConfigMeta, WizardDraft  # noqa: F401
 from services.models.exports import BatchRun, Evaluation, ExportJob, TestRun  # noqa: F401
-from services.models.auth import ApiToken, AuditEvent, User  # noqa: F401
+from services.models.auth import ApiToken, AuditEvent, User, UserSecret  # noqa: F401
 from services.models.registry import ModelAlias, ModelVersion, RegisteredModel  # noqa: F401

@@ -1,10 +1,10 @@
-"""Accounts: users, their personal access tokens, and the audit log."""
+"""Accounts: users, their personal access tokens, their encrypted tracker secrets, and the audit log."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -73,3 +73,18 @@ class AuditEvent(db.Model):
     target: Mapped[str | None] = mapped_column(String(200), nullable=True)
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class UserSecret(db.Model):
+    """A user's credential for a tracker (WANDB_API_KEY, …): only Fernet ciphertext is stored, under a key derived
+    from SECRET_KEY (services/auth/secrets.py). One value per name and owner."""
+
+    __tablename__ = "user_secrets"
+    __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_user_secrets_owner_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    ciphertext: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

@@ -305,7 +305,7 @@ class TrainingService:
         device = next(slot for slot in self._slots if slot not in busy) if len(busy) < len(self._slots) \
             else self._slots[0]
         job = self._job(session, device)
-        supervisor = Supervisor(self.app, session.id, job, device, on_exit=self.finish)
+        supervisor = Supervisor(self.app, session.id, job, device, on_exit=self.finish, env=self._child_env(session))
         self._transition(session, Status.RUNNING)
         session.started_at = session.started_at or utcnow()
         self._last_started[session.owner_id] = utcnow()
@@ -470,6 +470,14 @@ class TrainingService:
                 "output_dir": str(output_dir), "log_path": str(output_dir / "train.log"),
                 "spool_path": str(output_dir / SPOOL_FILE),
                 "resume": bool(session.resume_requested), "device": device}
+
+    def _child_env(self, session: TrainingSession) -> dict[str, str | None]:
+        """The owner's tracker secrets for the trackers this run reports to: handed to the child process beside
+        the job dict, never inside it (the job, the stored config and the logs hold no secret)."""
+        from services.auth.secrets import secrets_for_run
+
+        report_to = (session.config or {}).get("training", {}).get("report_to") or []
+        return secrets_for_run(session.owner_id, report_to)
 
     # -- session management (wizard / Sessions page) -------------------------------------------------------
     def rename(self, session_id: str, name: Any) -> TrainingSession:

@@ -68,8 +68,9 @@ class Supervisor:
     (rq's callback style), so the same loop can supervise other kinds of worker."""
 
     def __init__(self, app: "Flask", session_id: str, job: dict[str, Any], device: str = "cpu",
-                 on_exit: OnExit | None = None):
+                 on_exit: OnExit | None = None, env: dict[str, str | None] | None = None):
         self.app = app
+        self.env = env  # the child's extra environment (secrets): handed to it at spawn, kept out of ``job``
         self.device = device
         self.on_exit = on_exit
         self.session_id = session_id
@@ -90,7 +91,7 @@ class Supervisor:
         ctx = mp.get_context("spawn")  # fork would copy the server's threads and sockets into the child
         self._conn, child_conn = ctx.Pipe(duplex=False)
         self._stop_event = ctx.Event()
-        self.process = ctx.Process(target=run_child, args=(self.job, child_conn, self._stop_event),
+        self.process = ctx.Process(target=run_child, args=(self.job, child_conn, self._stop_event, self.env),
                                    name=f"tunewright-train-{self.session_id}", daemon=False)
         self.process.start()
         child_conn.close()

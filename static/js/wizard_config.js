@@ -17,6 +17,7 @@ const GROUPS = [
   ["Learning rate", ["training.learning_rate", "training.lr_scheduler_type", "training.warmup_steps"]],
   ["Optimisation", ["training.optim", "training.weight_decay", "training.max_grad_norm", "training.bf16", "training.cpu_autocast"]],
   ["Generation", ["training.max_sequence_length", "training.max_new_tokens", "training.temperature", "training.top_p", "training.rollout_engine"]],
+  ["Experiment tracking (our database keeps every metric either way)", ["training.report_to", "training.tracking_project", "training.mlflow_tracking_uri"]],
 ];
 const SECTION_TITLES = { grpo: "GRPO", pre_training: "Pre-training (SFT on formatted answers first)" };
 // The product's guidance ranges (PRODUCT.md), shown as help text.
@@ -39,6 +40,7 @@ const ALGORITHMS = {
 
 let schema = null;
 let draft = null;
+let trackers = [];  // GET /api/training/trackers: name, label, description, installed, install
 const timers = {};
 
 function resolve(node) {
@@ -79,7 +81,35 @@ function readValue(input, info) {
   return raw;
 }
 
+// training.report_to: one checkbox per tracker; those not installed on the server are shown, disabled, with how
+// to install them.
+function trackerField(path, prop) {
+  const chosen = new Set(getAt(draft, path) || []);
+  const boxes = [];
+  const rows = trackers.map((t) => {
+    const id = `cfg-tracker-${t.name}`;
+    const box = el("input", { class: "form-check-input", type: "checkbox", id, value: t.name, "data-tracker": t.name });
+    box.checked = chosen.has(t.name);
+    box.disabled = !t.installed && !box.checked;  // a saved choice stays visible (and untickable) if uninstalled
+    box.addEventListener("change", () => save(path, () => boxes.filter((b) => b.checked).map((b) => b.value)));
+    boxes.push(box);
+    const note = t.installed ? t.description : `Not installed on this server (${t.install}).`;
+    return el("div", { class: "form-check" }, box,
+      el("label", { class: "form-check-label small", for: id }, t.label, " ",
+         el("span", { class: t.installed ? "text-secondary" : "text-warning-emphasis" }, `— ${note}`)));
+  });
+  const credentials = "Credentials (WANDB_API_KEY, MLflow's username and password, HF_TOKEN) are secrets on your "
+    + "Account page, never part of a config.";
+  return el("div", { class: "col-12 config-field", id: "cfg-training-report_to" },
+    el("div", { class: "form-label small mb-1" }, prop.title || "Report to", " ",
+       el("code", { class: "small text-secondary" }, path)),
+    rows,
+    el("div", { class: "form-text" }, `${prop.description} ${credentials}`),
+    el("div", { class: "small text-danger", "data-error-for": path, hidden: true }));
+}
+
 function field(path, prop) {
+  if (path === "training.report_to") return trackerField(path, prop);
   const info = describe(prop);
   const id = `cfg-${path.replace(/\./g, "-")}`;
   const value = getAt(draft, path);
@@ -110,7 +140,7 @@ function field(path, prop) {
   const help = [prop.description, GUIDANCE[path], bounds.length ? `Allowed: ${bounds.join(", ")}.` : "",
                 prop.default !== undefined ? `Default: ${prop.default === null ? "none" : prop.default}.` : ""]
     .filter(Boolean).join(" ");
-  input.addEventListener("change", () => save(path, input, info));
+  input.addEventListener("change", () => save(path, () => readValue(input, info)));
   const label = el("label", { class: info.kind === "boolean" ? "form-check-label small" : "form-label small mb-0", for: id },
                    prop.title || human(path.split(".").pop()), " ", el("code", { class: "small text-secondary" }, path));
   const body = info.kind === "boolean" ? el("div", { class: "form-check" }, input, label) : [label, input];
@@ -163,12 +193,12 @@ async function refreshLive() {
   } catch (_) { $("#live-steps").textContent = "–"; }
 }
 
-function save(path, input, info) {
+function save(path, read) {
   clearTimeout(timers[path]);
   timers[path] = setTimeout(async () => {
     say($("#step-message"), "Saving…");
     try {
-      draft = await patchDraft(partialFor(path, readValue(input, info)), root, errorBox);
+      draft = await patchDraft(partialFor(path, read()), root, errorBox);
       say($("#step-message"), `Saved ${path}.`);
       root.dataset.saved = path;
       refreshLive();
@@ -180,9 +210,10 @@ function save(path, input, info) {
 
 $("#step-continue").addEventListener("click", () => { window.location.href = root.dataset.next; });
 
-Promise.all([get(root.dataset.schemaUrl), loadDraft()]).then(([s, d]) => {
+Promise.all([get(root.dataset.schemaUrl), loadDraft(), get(root.dataset.trackersUrl)]).then(([s, d, t]) => {
   schema = s;
   draft = d;
+  trackers = t.trackers;
   build();
   refreshLive();
   root.dataset.ready = "1";

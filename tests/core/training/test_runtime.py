@@ -25,12 +25,13 @@ def test_a_gpu_never_gets_cpu_autocast_and_gpu_bf16_is_refused_on_a_cpu():
 def test_the_trainer_arguments_carry_autocast(tmp_path):
     from transformers import TrainingArguments
 
+    from core.tracking import tracking_plan
     from core.training.runner import _common_args
     from core.training_config import parse_config
 
     config = parse_config({"training": {"cpu_autocast": "bf16"}})
     runtime = resolve_runtime("adamw_torch", False, cuda=False, cpu_autocast="bf16")
-    args = TrainingArguments(**_common_args(config, runtime, tmp_path))
+    args = TrainingArguments(**_common_args(config, runtime, tmp_path, tracking_plan(config, tmp_path, "sft")))
     assert args.bf16 and args.use_cpu and args.mixed_precision == "bf16"
 
 
