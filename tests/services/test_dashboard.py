@@ -3,6 +3,7 @@ the activity series per UTC day, bounded sparklines, deployed models, per-user i
 ``dashboard_update`` signal over a real Socket.IO connection."""
 from __future__ import annotations
 
+import importlib.util
 import io
 import sys
 import types
@@ -154,11 +155,8 @@ def test_deployed_models_show_figures_only_when_deploy_is_installed(app, client,
     version_id = deploy(app, "served", "1")
     [row] = client.get("/api/dashboard").json["deployed"]
     assert (row["ref"], row["id"]) == ("served:v1", version_id)
-    if "services.registry.deploy" not in sys.modules:
-        try:
-            import services.registry.deploy  # noqa: F401
-        except ImportError:
-            assert row["stats"] is None  # before deploy lands: no figures rather than zeros
+    if importlib.util.find_spec("services.registry.deploy") is None:
+        assert row["stats"] is None  # before deploy lands: no figures rather than zeros
     assert ready["version"] == "2"  # a ready version is a model, not a deployed one
 
     # Once the deploy module exists its figures appear (its own service is tested on its branch).
