@@ -27,7 +27,8 @@ def inject_wizard_steps():
 
 @bp.get("/")
 def index():
-    return render_template("index.html", models=list_models(current_app.config["MODEL_CACHE"]))
+    """The home page is the dashboard (signed in, or single mode); the wizard is one click away."""
+    return render_template("dashboard.html")
 
 
 @bp.get("/wizard/<step>")
