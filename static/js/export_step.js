@@ -28,6 +28,8 @@ function renderRow(exp) {
       text: "tar.gz" }));
     actions.append(el("button", { class: "btn btn-link btn-sm p-0 me-2", type: "button", text: "details",
       onclick: () => showDetail(exp.id) }));
+    actions.append(el("button", { class: "btn btn-link btn-sm p-0 me-2", type: "button", text: "Register in Models",
+      "data-action": "register", onclick: (event) => registerExport(exp.id, event.target) }));
   }
   if (exp.status === "queued" || exp.status === "running") {
     actions.append(el("button", { class: "btn btn-outline-warning btn-sm py-0", type: "button", text: "Cancel",
@@ -53,6 +55,16 @@ function renderRow(exp) {
     el("td", { "data-field": "verification", text: exp.verification || "–" }), actions);
   if (existing) existing.replaceWith(tr); else tbody.prepend(tr);
   rows.set(exp.id, tr);
+}
+
+// A completed export becomes a registry version by hand (runs register themselves; their exports do not).
+async function registerExport(id, button) {
+  errorBox.hidden = true;
+  try {
+    const { version } = await post("/api/registry/register", { export_id: id });
+    button.replaceWith(el("a", { class: "btn btn-link btn-sm p-0 me-2", "data-field": "registered",
+      href: `/models/${encodeURIComponent(version.name)}/versions/${version.version}`, text: version.ref }));
+  } catch (error) { showErrors(error, form, errorBox); }
 }
 
 async function showDetail(id) {

@@ -29,3 +29,8 @@ case("registry.archive", version, methods=("POST",))
 case("registry.delete", version, methods=("DELETE",))
 case("registry.set_alias", new_alias, methods=("PUT",), body={"version": 1})
 case("registry.delete_alias", alias, methods=("DELETE",))
+
+# The Models pages (the compare page and POST /api/registry/compare take references in the query or body, not
+# the URL: tests/services/test_registry_compare.py checks that another user's version is a 404 there)
+case("model_pages.model", model)
+case("model_pages.version", version)
