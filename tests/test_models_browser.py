@@ -172,3 +172,42 @@ def test_models_table_compare_and_version_actions(browser, two_versions, tmp_pat
     if os.environ.get("TUNEWRIGHT_UPDATE_SCREENSHOTS") == "1":
         for shot in ("models.png", "models-compare.png"):
             shutil.copy(shots / shot, DOCS / shot)
+
+
+def test_export_step_registers_a_completed_export(browser, tmp_path):
+    """*Register in Models* on a completed merged export: the button becomes a link to the new version. The
+    export's folder holds stand-in weights (the registry hashes files, it does not load them)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from core.training_config import default_config
+    from services.models.exports import ExportJob
+    from services.models.training import TrainingSession
+
+    server = start_server(tmp_path / "server")
+    try:
+        folder = server.log_path.parent
+        model = folder / "exports" / "run1" / "exp1" / "model"
+        model.mkdir(parents=True)
+        (model / "config.json").write_text("{}", encoding="utf-8")
+        (model / "model.safetensors").write_bytes(b"weights" * 100)
+        engine = create_engine(f"sqlite:///{folder / 'instance' / 'tunewright.db'}")
+        with Session(engine) as db_session:
+            db_session.add(TrainingSession(id="run1", name="merged run", status="completed", config=default_config(),
+                                           output_dir=str(folder / "outputs" / "run1"), last_logs=[]))
+            db_session.add(ExportJob(id="exp1", session_id="run1", format="merged", status="completed", progress=1.0,
+                                     manifest={"files": []}, export_dir=str(model.parent)))
+            db_session.commit()
+        engine.dispose()
+        page = browser.new_page()
+        page.goto(f"{server.url}/wizard/export")
+        wait_js(page, "document.querySelector('#export-app').dataset.ready === '1'")
+        page.click("tr[data-export-id=exp1] [data-action=register]")
+        link = page.wait_for_selector("tr[data-export-id=exp1] [data-field=registered]")
+        assert link.text_content() == "merged-run:v1"
+        assert link.get_attribute("href") == "/models/merged-run/versions/1"
+        version = requests.get(f"{server.url}/api/registry/models/merged-run/versions/1", timeout=30).json()
+        assert version["export_id"] == "exp1" and version["type"] == "merged"
+        page.close()
+    finally:
+        stop_server(server)
