@@ -32,7 +32,7 @@ def compare():
 @bp.get("/models/<name>")
 def model(name: str):
     registry = get_registry()
-    row = registry._model(name, admin_ok=True)
+    row = registry.model(name, admin_ok=True)
     return render_template("models/model.html", model=row)
 
 

@@ -195,6 +195,7 @@ def test_export_step_registers_a_completed_export(browser, tmp_path):
         with Session(engine) as db_session:
             db_session.add(TrainingSession(id="run1", name="merged run", status="completed", config=default_config(),
                                            output_dir=str(folder / "outputs" / "run1"), last_logs=[]))
+            db_session.flush()  # the session row first: the export's foreign key points at it
             db_session.add(ExportJob(id="exp1", session_id="run1", format="merged", status="completed", progress=1.0,
                                      manifest={"files": []}, export_dir=str(model.parent)))
             db_session.commit()

@@ -165,7 +165,7 @@ def _rows(request: CompareRequest, first: TrainingSession) -> list[dict[str, Any
     return rows
 
 
-def _model(playground, row: ModelVersion) -> dict[str, Any]:
+def _inference_model(playground, row: ModelVersion) -> dict[str, Any]:
     """The inference spec of a version: a GGUF or merged export generates from its own file; a session's
     weights (and an adapter export, the same adapter) through the session, which knows the base model."""
     if row.type == "rag_index":
@@ -187,7 +187,7 @@ def generate(data: Any) -> dict[str, Any]:
     request = parse_request(CompareRequest, data)
     rows_v = resolve_versions(request.versions)
     playground = get_playground()
-    models = [_model(playground, row) for row in rows_v]
+    models = [_inference_model(playground, row) for row in rows_v]
     first = playground._session(rows_v[0].session_id) if rows_v[0].session_id else None
     if first is None:
         raise ConflictError(f"{rows_v[0].ref} has no run whose reward could score the answers.")

@@ -1,6 +1,6 @@
 // Models page (and one model's page): the registry's versions as a filterable table; tick 2-4 to compare.
 import { get } from "./lib/api.js";
-import { $, $$, clear, el, humanSize, when } from "./lib/dom.js";
+import { $, clear, el, humanSize, when } from "./lib/dom.js";
 
 const root = $("#models-page");
 const errorBox = $("#models-error");
@@ -17,7 +17,9 @@ export function heldOut(metrics) {
   return `${h.mean.toFixed(3)}${ci} n=${h.n}`;
 }
 
-function selected() { return $$("#models-table input[data-ref]:checked").map((box) => box.dataset.ref); }
+// Ticked versions survive a filter change (the table is redrawn; the choice is not lost with it).
+const chosen = new Set();
+function selected() { return [...chosen]; }
 
 function updateCompare() {
   const refs = selected();
@@ -30,7 +32,8 @@ function row(v) {
   const loss = typeof final.loss === "number" ? final.loss : final.train_loss;
   return el("tr", { "data-ref": v.ref, "data-status": v.status, class: v.status === "archived" ? "archived" : null },
     el("td", {}, el("input", { type: "checkbox", class: "form-check-input", "data-ref": v.ref,
-      "aria-label": `Compare ${v.ref}`, onchange: updateCompare })),
+      "aria-label": `Compare ${v.ref}`, checked: chosen.has(v.ref),
+      onchange: (event) => { if (event.target.checked) chosen.add(v.ref); else chosen.delete(v.ref); updateCompare(); } })),
     el("td", {}, el("a", { href: versionUrl(v), "data-field": "ref" }, v.ref)),
     el("td", {}, (v.aliases || []).map((a) => el("span", { class: "badge text-bg-light border me-1" }, `@${a}`))),
     el("td", {}, v.type), el("td", {}, v.method || "—"), el("td", { class: "text-break" }, v.base_model || "—"),
