@@ -29,6 +29,8 @@ def register_blueprints(app: Flask) -> None:
     from routes.admin import bp as admin_bp
     from routes.admin_pages import bp as admin_pages_bp
     from routes.registry import bp as registry_bp
+    from routes.deploy import bp as deploy_bp
+    from routes.openai_v1 import bp as openai_v1_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(login_bp)
@@ -40,6 +42,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(system_bp, url_prefix="/api/system")
     app.register_blueprint(models_bp, url_prefix="/api/models")
     app.register_blueprint(registry_bp, url_prefix="/api/registry")
+    app.register_blueprint(deploy_bp, url_prefix="/api/registry")
+    app.register_blueprint(openai_v1_bp, url_prefix="/v1")
     app.register_blueprint(dataset_pages_bp)
     app.register_blueprint(datasets_bp, url_prefix="/api/datasets")
     app.register_blueprint(prompt_templates_bp, url_prefix="/api/prompt-templates")

@@ -29,3 +29,6 @@ case("registry.archive", version, methods=("POST",))
 case("registry.delete", version, methods=("DELETE",))
 case("registry.set_alias", new_alias, methods=("PUT",), body={"version": 1})
 case("registry.delete_alias", alias, methods=("DELETE",))
+# Deploying as the owner: the fake weights fail to start or fail the smoke check (422); undeploy: not deployed (409).
+case("deploy.deploy", version, methods=("POST",), owner_statuses=(409, 422))
+case("deploy.undeploy", version, methods=("POST",), owner_statuses=(409,))
