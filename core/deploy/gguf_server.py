@@ -5,23 +5,30 @@ Why a child: llama.cpp holds the model's memory until the process ends (undeploy
 native kernel cannot take the studio down, and the server already speaks the OpenAI wire format, SSE included.
 The studio opens the listening socket and passes its descriptor (no port race); the API key comes through the
 environment (``TUNEWRIGHT_DEPLOY_KEY``, not argv: other users of the machine can read argv) so that only the
-studio can call the port. The child asks the kernel to end it when the studio dies (``PR_SET_PDEATHSIG``), so a
-studio crash leaves no server serving behind its back.
+studio can call the port. The child ends itself when the studio dies (it watches its parent's pid; not
+``PR_SET_PDEATHSIG``, which fires when the *thread* that started the child ends, i.e. after the deploy request),
+so a studio crash leaves no server serving behind its back.
 """
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import signal
 import socket
 import sys
+import threading
+import time
 
 
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+def _die_with_parent(parent: int, interval: float = 1.0) -> None:
+    """A daemon thread that ends this process (SIGTERM: uvicorn shuts down) once ``parent`` is no longer its
+    parent (it died; the child was re-parented)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,9 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--parent", type=int, default=0, help="the studio's pid: exit if it is already gone")
     args = parser.parse_args(argv)
-    _die_with_parent()
-    if args.parent and os.getppid() != args.parent:
-        return 1  # the studio died before the death signal was armed
+    if args.parent:
+        if os.getppid() != args.parent:
+            return 1  # the studio is gone already
+        _die_with_parent(args.parent)
     import uvicorn
 
     from core.inference.llama_loader import llama_server_app

@@ -224,3 +224,50 @@ def test_a_rag_index_is_not_deployable(make_app):
         db.session.commit()
     answer = app.test_client().post(deploy_url(v), headers=headers)
     assert answer.status_code == 409 and "RAG index" in answer.json["error"]
+
+
+def test_the_inference_worker_writes_the_openai_wire_format(app, tiny_model_dir):
+    """A transformers version's backend: the Test step's worker, one process of its own; the tiny random model
+    never ends its answers, so every answer here stops at the token limit ("length")."""
+    from core.deploy.wire import parse_chat_request
+    from services.deploy.worker import WorkerModel
+
+    backend = WorkerModel(app, "tiny:v1", {"kind": "hf", "path": str(tiny_model_dir)}, 2, "deploy-test.log")
+    request = parse_chat_request({"model": "tiny", "temperature": 0, **{k: ASK[k] for k in ("messages",)}})
+    try:
+        whole = backend.complete(request, 6)
+        assert whole["object"] == "chat.completion" and whole["model"] == "tiny:v1"
+        assert whole["choices"][0]["finish_reason"] == "length" and whole["usage"]["prompt_tokens"] > 0
+        pid = backend.pid
+        assert pid is not None and psutil.Process(pid).memory_info().rss > 0
+        events = [e.decode() for e in backend.stream(request, 6)]
+        assert events[-1] == "data: [DONE]\n\n"
+        chunks = [json.loads(e[6:]) for e in events[:-1]]
+        assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+        assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+        assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == \
+            whole["choices"][0]["message"]["content"]  # greedy: the stream is the same answer
+    finally:
+        backend.stop()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_deleting_the_account_undeploys_and_deletes_its_versions(make_app):
+    from extensions import db
+    from services.auth.account import delete_account
+    from services.models.auth import User
+    from services.models.registry import ModelVersion
+    from tests.auth_helpers import acting_as
+
+    app = make_app()
+    alice = add_user(app, "alice")
+    v = gguf_version(app, alice)
+    assert app.test_client().post(deploy_url(v), headers=bearer(app, alice)).status_code == 200
+    pid = app.extensions["tunewright.deploy"].pid_of(v["id"])
+    context = acting_as(app, alice)
+    try:
+        assert delete_account(db.session.get(User, alice), "alice") == {"deleted": "alice"}
+        assert db.session.get(ModelVersion, v["id"]) is None
+    finally:
+        context.pop()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
