@@ -71,6 +71,12 @@ class Config:
     MIN_FREE_DISK_BYTES = int(os.environ.get("TUNEWRIGHT_MIN_FREE_DISK_BYTES", str(1024**3)))
     # "model=tag,…": the Ollama model a base model is (for FROM under a LoRA ADAPTER) beyond core.model_tags' list.
     OLLAMA_TAGS_SETTING = os.environ.get("TUNEWRIGHT_OLLAMA_TAGS", "")
+    # Deploy (services/deploy/): models resident at once (the least recently used is evicted), each model's
+    # request queue (waiting + running; full: 429), the max_tokens a /v1 request may ask for, the smoke check's.
+    MAX_DEPLOYED = int(os.environ.get("TUNEWRIGHT_MAX_DEPLOYED", "2"))
+    DEPLOY_QUEUE_SIZE = int(os.environ.get("TUNEWRIGHT_DEPLOY_QUEUE", "4"))
+    DEPLOY_MAX_TOKENS = int(os.environ.get("TUNEWRIGHT_DEPLOY_MAX_TOKENS", "1024"))
+    DEPLOY_SMOKE_MAX_TOKENS = int(os.environ.get("TUNEWRIGHT_DEPLOY_SMOKE_TOKENS", "96"))
 
     SOCKETIO_ASYNC_MODE = os.environ.get("TUNEWRIGHT_ASYNC_MODE", "threading")
     SYSTEM_MONITOR_INTERVAL = _env_float("TUNEWRIGHT_MONITOR_INTERVAL", 2.0)

@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         print("Tunewright is stopping: running sessions stop at a checkpoint first…", flush=True)
         exports.graceful_shutdown()  # nothing to keep: abandoned at once, not waited for
+        application.extensions["tunewright.deploy"].shutdown()  # deployed models' servers and workers
         service.graceful_shutdown()
 
 

@@ -32,6 +32,8 @@ def register_blueprints(app: Flask) -> None:
     from routes.dashboard import bp as dashboard_bp
     from routes.registry_compare import bp as registry_compare_bp
     from routes.model_pages import bp as model_pages_bp
+    from routes.deploy import bp as deploy_bp
+    from routes.openai_v1 import bp as openai_v1_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(login_bp)
@@ -46,6 +48,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp, url_prefix="/api/dashboard")
     app.register_blueprint(registry_compare_bp, url_prefix="/api/registry")
     app.register_blueprint(model_pages_bp)
+    app.register_blueprint(deploy_bp, url_prefix="/api/registry")
+    app.register_blueprint(openai_v1_bp, url_prefix="/v1")
     app.register_blueprint(dataset_pages_bp)
     app.register_blueprint(datasets_bp, url_prefix="/api/datasets")
     app.register_blueprint(prompt_templates_bp, url_prefix="/api/prompt-templates")

@@ -53,13 +53,14 @@ class _Request:
 
 
 class InferenceClient:
-    def __init__(self, app):
+    def __init__(self, app, queue_size: int | None = None, log_name: str = "inference.log"):
+        """``queue_size`` and ``log_name`` let a deployed model have a worker of its own (services/deploy)."""
         self.max_bytes = int(app.config.get("INFERENCE_CACHE_BYTES") or 4 * 1024**3)
-        self.queue_size = max(1, int(app.config.get("INFERENCE_QUEUE_SIZE") or 8))
+        self.queue_size = max(1, int(queue_size or app.config.get("INFERENCE_QUEUE_SIZE") or 8))
         self.time_limit = float(app.config.get("INFERENCE_TIME_LIMIT") or DEFAULT_TIME_LIMIT)
         self.load_seconds = float(app.config.get("INFERENCE_LOAD_SECONDS") or 300)
         self.retry_after = int(app.config.get("INFERENCE_RETRY_AFTER") or 10)
-        self.log_path = str(Path(app.config["LOG_DIR"]) / "inference.log")
+        self.log_path = str(Path(app.config["LOG_DIR"]) / log_name)
         self._lock = threading.Lock()  # the process and the pipe's send side
         self._slots = threading.Condition()  # guards _requests
         self._requests: dict[str, _Request] = {}

@@ -27,7 +27,7 @@ def close_app(app) -> None:
     """Stop the app's background services and release its database connections."""
     from extensions import db
 
-    for key in ("tunewright.training", "tunewright.exports", "tunewright.playground"):
+    for key in ("tunewright.training", "tunewright.exports", "tunewright.playground", "tunewright.deploy"):
         if key in app.extensions:
             app.extensions[key].shutdown()
     with app.app_context():

@@ -39,6 +39,8 @@ def app(test_config):
         app.extensions["tunewright.exports"].shutdown()
     if "tunewright.playground" in app.extensions:
         app.extensions["tunewright.playground"].shutdown()
+    if "tunewright.deploy" in app.extensions:
+        app.extensions["tunewright.deploy"].shutdown()
     from extensions import db
 
     with app.app_context():

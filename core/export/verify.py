@@ -1,5 +1,12 @@
 """Does the GGUF answer like the model it came from? Greedy answers through the GGUF's own chat template
-(llama.cpp), compared token by token with the merged transformers model given the same prompt tokens."""
+(llama.cpp), compared token by token with the merged transformers model given the same prompt tokens.
+
+Two results, reported apart because they mean different things:
+- **fidelity**: the file answers like the model it came from (F16/F32/BF16: the first tokens are identical; a
+  quantised file reports its agreement). A failure here is a broken or lossy file.
+- **behaviour**: the model ends its answers (a stop token within the token limit). A failure here is the
+  model's, and the HF model shows it too: a faithful file of a model that rambles is still faithful.
+"""
 from __future__ import annotations
 
 import os
@@ -61,9 +68,10 @@ def hf_greedy(model, tokens: list[int], max_tokens: int, stop_ids: list[int]) ->
 
 def verify(gguf_path: Path, merged_dir: Path, quantization: str, system_prompt: str | None,
            max_tokens: int = 48, prompts: tuple[str, ...] = PROMPTS, stop_ids: list[int] | None = None) -> dict[str, Any]:
-    """Verification result for the manifest. ``status`` is "verified" when every answer agrees (F16: the first
-    16 tokens identical) and stops
-    at a stop token within ``max_tokens``; a quantised file reports its agreement without a bar; otherwise "differs" with the reasons."""
+    """Verification result for the manifest: ``fidelity`` and ``behaviour`` (see the module docstring), and
+    ``status`` summing them up: "verified" (faithful, or approximate for a quantised file, and it stops),
+    "does-not-stop" (faithful but an answer did not end within ``max_tokens``), "differs" (the tokens differ from
+    the HF model's where they must be equal)."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -74,7 +82,7 @@ def verify(gguf_path: Path, merged_dir: Path, quantization: str, system_prompt: 
     stop_ids = list(stop_ids or [])
     llm = load_llama(gguf_path)
     stop_ids = list(dict.fromkeys([*stop_ids, llm.token_eos()]))
-    results, problems = [], []
+    results, differing, unstopped = [], [], []
     for prompt in prompts:
         messages = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + \
                    [{"role": "user", "content": prompt}]
@@ -89,13 +97,32 @@ def verify(gguf_path: Path, merged_dir: Path, quantization: str, system_prompt: 
         first_equal = hf_tokens[:window] == gguf_tokens[:window]
         results.append({"prompt": prompt, "gguf_text": llm.detokenize(gguf_tokens).decode("utf-8", "replace"),
                         "hf_tokens": hf_tokens, "gguf_tokens": gguf_tokens, "first_16_equal": first_equal,
+                        "tokens_compared": window,
                         "agreement": round(same / max(1, max(len(hf_tokens), len(gguf_tokens))), 4),
                         "first_difference": first_diff, "stopped": gguf_stopped, "hf_stopped": hf_stopped})
         if not first_equal and exact:
-            problems.append(f"{prompt!r}: first tokens differ from the HF model at token {first_diff}")
+            differing.append(f"{prompt!r}: first tokens differ from the HF model at token {first_diff}")
         if not gguf_stopped:
-            problems.append(f"{prompt!r}: the answer did not reach a stop token within {max_tokens} tokens")
+            unstopped.append(f"{prompt!r}: the answer did not reach a stop token within {max_tokens} tokens"
+                             + (" (the HF model's did not either)" if not hf_stopped else ""))
     del llm
-    agreement = sum(r["agreement"] for r in results) / max(1, len(results))
-    return {"status": "verified" if not problems else "differs", "quantization": quantization,
-            "agreement": round(agreement, 4), "max_tokens": max_tokens, "problems": problems, "prompts": results}
+    agreement = round(sum(r["agreement"] for r in results) / max(1, len(results)), 4)
+    compared = sum(r["tokens_compared"] for r in results)
+    if not exact:
+        fidelity = {"status": "approximate", "agreement": agreement, "tokens_compared": compared,
+                    "summary": f"quantised {quantization}: {agreement:.0%} of greedy tokens equal the HF model's"}
+    elif differing:
+        fidelity = {"status": "differs", "agreement": agreement, "tokens_compared": compared,
+                    "summary": "differs from the HF model", "problems": differing}
+    else:
+        fidelity = {"status": "faithful", "agreement": agreement, "tokens_compared": compared,
+                    "summary": f"faithful: the first {EXACT_TOKENS} greedy tokens equal the HF model's on every prompt"}
+    stopped = sum(r["stopped"] for r in results)
+    behaviour = {"status": "stops" if not unstopped else "does-not-stop", "max_tokens": max_tokens,
+                 "stopped": stopped, "answers": len(results),
+                 "summary": "ends its answers" if not unstopped else f"did not stop within {max_tokens} tokens",
+                 "problems": unstopped}
+    status = "differs" if differing else ("verified" if not unstopped else "does-not-stop")
+    return {"status": status, "quantization": quantization, "agreement": agreement, "max_tokens": max_tokens,
+            "fidelity": fidelity, "behaviour": behaviour, "summary": f"{fidelity['summary']}; {behaviour['summary']}",
+            "problems": differing + unstopped, "prompts": results}

@@ -80,10 +80,16 @@ class HFBackend:
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         errors: list[BaseException] = []
 
+        self.last_prompt_tokens, self.last_finish_reason = len(prompt), None
+
         def run() -> None:
             try:
                 with torch.no_grad():
-                    self.model.generate(**kwargs, streamer=streamer)
+                    output = self.model.generate(**kwargs, streamer=streamer)
+                new = output[0, len(prompt):].tolist()
+                # "stop": the answer ended on a stop token (or was cancelled); "length": it hit the budget
+                ended = bool(new) and new[-1] in self.stop_ids
+                self.last_finish_reason = "length" if len(new) >= budget and not ended else "stop"
             except BaseException as exc:  # re-raised in the caller's thread
                 errors.append(exc)
                 streamer.end()
@@ -109,6 +115,7 @@ class LlamaBackend:
 
     def stream(self, messages: list[dict], settings: dict, should_stop: ShouldStop) -> Iterator[str]:
         temperature = float(settings.get("temperature", 0.7))
+        self.last_prompt_tokens, self.last_finish_reason = None, None
         chunks = self.llm.create_chat_completion(
             messages=messages, stream=True, max_tokens=min(int(settings.get("max_tokens", 128)), MAX_NEW_TOKENS),
             temperature=temperature, top_p=float(settings.get("top_p", 1.0)), seed=int(settings.get("seed", 0)),
@@ -116,6 +123,7 @@ class LlamaBackend:
         for chunk in _context_checked(chunks):
             if should_stop():
                 break
+            self.last_finish_reason = chunk["choices"][0].get("finish_reason") or self.last_finish_reason
             piece = chunk["choices"][0].get("delta", {}).get("content")
             if piece:
                 yield piece

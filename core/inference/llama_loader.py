@@ -99,6 +99,22 @@ def load_llama(path: str | os.PathLike, n_ctx: int = 2048, **kwargs: Any):
         return Llama(model_path=str(Path(path)), n_ctx=n_ctx, **kwargs)
 
 
+def llama_server_app(path: str | os.PathLike, alias: str, api_key: str, n_ctx: int = 2048, **model_fields: Any):
+    """llama-cpp-python's OpenAI-compatible server app (``llama_cpp.server.app.create_app``) serving ``path`` as
+    ``alias``, its model built under the same repacking rule as :func:`load_llama` (``create_app`` constructs
+    the ``Llama`` at once, inside the swapped defaults). ``interrupt_requests`` is off: the server would otherwise
+    end a streaming answer when the next request arrives; the studio queues requests itself."""
+    from llama_cpp.server.app import create_app
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    threads = max(1, os.cpu_count() or 1)  # load_llama's default, so a served model runs like a loaded one
+    model = ModelSettings(model=str(Path(path)), model_alias=alias, n_ctx=n_ctx, n_threads=threads,
+                          n_threads_batch=threads, verbose=False, **model_fields)
+    server = ServerSettings(host="127.0.0.1", api_key=api_key, interrupt_requests=False)
+    with _defaults_with_repacking_rule():
+        return create_app(server_settings=server, model_settings=[model])
+
+
 @functools.lru_cache(maxsize=1)
 def _simulate_cpu_without_amx() -> None:
     if not refuse_amx_to_this_process():

@@ -128,4 +128,6 @@ def _handle(request: dict, cache, inbox: _Inbox) -> None:
                    "message": f"The generation passed its time limit of {limit:g} s and was stopped."})
         return
     conn.send({"request_id": request_id, "type": "done", "text": text, "tokens": ops.count_tokens(backend, text),
-               "seconds": seconds, "stopped": request_id in inbox.cancelled})
+               "seconds": seconds, "stopped": request_id in inbox.cancelled,
+               "finish_reason": getattr(backend, "last_finish_reason", None),
+               "prompt_tokens": getattr(backend, "last_prompt_tokens", None)})

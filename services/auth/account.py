@@ -93,6 +93,25 @@ def _check_nothing_blocks(owner_id: int) -> None:
                             "then delete the account. Nothing has been deleted yet.", details=busy)
 
 
+def _versions(owner_id: int) -> list[tuple[str, int]]:
+    from services.models.registry import ModelVersion, RegisteredModel
+
+    return [(name, number) for name, number in db.session.execute(
+        select(RegisteredModel.name, ModelVersion.version).join(ModelVersion.model)
+        .where(ModelVersion.owner_id == owner_id).order_by(ModelVersion.id))]
+
+
+def _delete_version(ref: tuple[str, int]) -> None:
+    from services.deploy import get_deployer
+    from services.registry import get_registry
+    from services.registry.status import VersionStatus
+
+    name, number = ref
+    if get_registry().version(name, number).status == VersionStatus.DEPLOYED:
+        get_deployer().undeploy(name, number)
+    get_registry().delete(name, number)
+
+
 def _delete_all(owner_id: int) -> list[str]:
     """Every owned thing through its service's delete; returns what could not be deleted."""
     from services import configs, prompt_templates
@@ -105,6 +124,9 @@ def _delete_all(owner_id: int) -> list[str]:
     from services.training import get_training_service
 
     steps: list[tuple[str, Callable[[Any], None], list[Any]]] = [
+        # Versions first: a deployed one is undeployed (its server stops), then its files go; sessions and
+        # exports would otherwise refuse to go while a version serves from their files.
+        ("model version", _delete_version, _versions(owner_id)),
         ("export", get_export_service().delete, _ids(ExportJob, owner_id)),
         ("evaluation", get_evaluation_service().delete, _ids(Evaluation, owner_id)),
         ("batch test", get_batch_service().delete, _ids(BatchRun, owner_id)),

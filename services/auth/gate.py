@@ -44,7 +44,8 @@ def check_request(bearer: str | None, bootstrap_offered: bool):
                                "(POST /api/auth/password) first.")
     scope = required_scope(endpoint, request.method)
     if not principal.allows(scope):
-        return refuse(403, f"This needs the '{scope}' scope, which your credentials do not have.")
+        needed = " or ".join(f"'{s}'" for s in scope) if isinstance(scope, tuple) else f"'{scope}'"
+        return refuse(403, f"This needs the {needed} scope, which your credentials do not have.")
     if principal.via == "session" and request.method not in SAFE_METHODS:
         try:
             check_csrf()

@@ -26,6 +26,11 @@ ENDPOINT_SCOPES = {
     "api_v1_jobs.deploy": "deploy",
     "api_v1_jobs.download": "export",
     "registry.download": "export",
+    # Deploying starts a server process; using a deployed model (/v1) is reading it: read or deploy will do.
+    "deploy.deploy": "deploy",
+    "deploy.undeploy": "deploy",
+    "openai_v1.models": ("read", "deploy"),
+    "openai_v1.chat_completions": ("read", "deploy"),
     "exports.list_": "read",
     "exports.detail": "read",
     "exports.formats": "read",
@@ -37,8 +42,8 @@ ENDPOINT_SCOPES = {
 }
 
 
-def required_scope(endpoint: str | None, method: str) -> str | None:
-    """The scope a request needs (None: only being signed in)."""
+def required_scope(endpoint: str | None, method: str) -> str | tuple[str, ...] | None:
+    """The scope a request needs (None: only being signed in; a tuple: any one of them)."""
     endpoint = endpoint or ""
     if endpoint in PUBLIC_ENDPOINTS or endpoint in ACCOUNT_ENDPOINTS:
         return None

@@ -29,7 +29,10 @@ class Principal:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
-    def allows(self, scope: str | None) -> bool:
+    def allows(self, scope: str | tuple[str, ...] | None) -> bool:
+        """``scope``: one scope, or a tuple of which any one will do."""
+        if isinstance(scope, tuple):
+            return any(s in self.scopes for s in scope)
         return scope is None or scope in self.scopes
 
 

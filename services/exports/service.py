@@ -54,6 +54,9 @@ def export_summary(job: ExportJob) -> dict[str, Any]:
             "checkpoint": job.checkpoint, "status": job.status, "stage": job.stage, "progress": job.progress,
             "message": job.message, "error": job.error, "size": manifest.get("size"),
             "verification": (manifest.get("verification") or {}).get("status"),
+            # Two separate results (core/export/verify.py): the file answers like its model; the model stops.
+            "fidelity": ((manifest.get("verification") or {}).get("fidelity") or {}).get("status"),
+            "behaviour": ((manifest.get("verification") or {}).get("behaviour") or {}).get("summary"),
             "quantization_applied": manifest.get("quantization_applied"),
             "files": [f["name"] for f in manifest.get("files", [])],
             "created_at": job.created_at.isoformat() if job.created_at else None,

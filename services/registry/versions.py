@@ -2,7 +2,7 @@
 
 Versions are registered from a completed session (automatically, when the training service finishes it) or
 from a completed export (by hand). Reads are scoped by owner (services/auth/scope.py): another user's model
-answers 404 like one that does not exist. Deploying is services/registry/deploy.py's job; this module only
+answers 404 like one that does not exist. Deploying is services/deploy/'s job; this module only
 records the status it reports.
 """
 from __future__ import annotations

@@ -52,7 +52,7 @@ function renderRow(exp) {
     el("td", {}, statusBadge(exp.status)),
     el("td", { "data-field": "progress", text: exp.status === "running" ? `${percent}% ${exp.stage || ""}` : (exp.error ? exp.error.split("\n")[0] : "") }),
     el("td", { text: exp.size ? humanSize(exp.size) : "–" }),
-    el("td", { "data-field": "verification", text: exp.verification || "–" }), actions);
+    el("td", { "data-field": "verification", text: verificationLabel(exp) }), actions);
   if (existing) existing.replaceWith(tr); else tbody.prepend(tr);
   rows.set(exp.id, tr);
 }
@@ -67,6 +67,12 @@ async function registerExport(id, button) {
   } catch (error) { showErrors(error, form, errorBox); }
 }
 
+// Fidelity (the file answers like its model) and behaviour (the model ends its answers) are separate results.
+function verificationLabel(exp) {
+  if (exp.fidelity) return `${exp.fidelity}; ${exp.behaviour || ""}`;
+  return exp.verification || "–";
+}
+
 async function showDetail(id) {
   const exp = await get(`/api/exports/${id}`);
   const m = exp.manifest || {};
@@ -75,6 +81,12 @@ async function showDetail(id) {
   detail.append(el("p", {}, el("strong", { text: "Verification: " }),
     el("span", { "data-field": "verification-status", text: v.status || "–" }),
     v.agreement !== undefined ? ` (token agreement ${(v.agreement * 100).toFixed(0)}%)` : ""));
+  if (v.fidelity) {
+    detail.append(el("p", { class: "mb-1" }, el("strong", { text: "Fidelity: " }),
+      el("span", { "data-field": "verification-fidelity", text: v.fidelity.summary })));
+    detail.append(el("p", { class: "mb-1" }, el("strong", { text: "Behaviour: " }),
+      el("span", { "data-field": "verification-behaviour", text: v.behaviour.summary })));
+  }
   for (const problem of v.problems || []) detail.append(el("div", { class: "text-warning", text: problem }));
   if (m.tensor_types) {
     detail.append(el("p", {}, el("strong", { text: "Tensor types: " }),

@@ -34,3 +34,6 @@ case("registry.delete_alias", alias, methods=("DELETE",))
 # the URL: tests/services/test_registry_compare.py checks that another user's version is a 404 there)
 case("model_pages.model", model)
 case("model_pages.version", version)
+# Deploying as the owner: the fake weights fail to start or fail the smoke check (422); undeploy: not deployed (409).
+case("deploy.deploy", version, methods=("POST",), owner_statuses=(409, 422))
+case("deploy.undeploy", version, methods=("POST",), owner_statuses=(409,))

@@ -1,0 +1,46 @@
+"""The OpenAI-compatible API of deployed versions (``/v1``): ``GET /v1/models``, ``POST /v1/chat/completions``.
+
+Errors here take OpenAI's shape (``{"error": {"message", "type", "param", "code"}}``) so that OpenAI clients
+report them properly; another user's model is a 404 like one that does not exist. A streamed answer is passed on
+event by event (``stream_with_context``; ``X-Accel-Buffering: no`` keeps a reverse proxy from holding it back).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from core.deploy.wire import WireError
+from services.deploy import get_deployer
+from services.errors import ServiceError
+
+bp = Blueprint("openai_v1", __name__)
+
+
+@bp.errorhandler(WireError)
+def wire_error(error: WireError):
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else {}
+    return jsonify(error.body()), error.status, headers
+
+
+@bp.errorhandler(ServiceError)
+def service_error(error: ServiceError):
+    kind = {404: "invalid_request_error", 429: "rate_limit_error"}.get(error.status_code, "invalid_request_error"
+                                                                       if error.status_code < 500 else "server_error")
+    return wire_error(WireError(error.status_code, error.message, type_=kind,
+                                retry_after=getattr(error, "retry_after", None)))
+
+
+@bp.get("/models")
+def models():
+    data = [{"id": row.ref, "object": "model", "created": int(row.created_at.timestamp()),
+             "owned_by": "tunewright", "type": row.type, "framework": row.framework}
+            for row in get_deployer().models()]
+    return jsonify(object="list", data=data)
+
+
+@bp.post("/chat/completions")
+def chat_completions():
+    result = get_deployer().chat(request.get_json(silent=True))
+    if isinstance(result, dict):
+        return jsonify(result)
+    return Response(stream_with_context(result), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
