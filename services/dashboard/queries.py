@@ -133,7 +133,7 @@ def main_metric(rows: list[tuple[int, dict]]) -> tuple[str | None, list[list[flo
 
 
 def deployed_models() -> list[dict[str, Any]]:
-    """My deployed versions with their traffic figures, or ``stats: None`` while deploy is not installed."""
+    """My deployed versions with their traffic figures."""
     rows = db.session.execute(owned(select(ModelVersion), ModelVersion)
                               .where(ModelVersion.status == VersionStatus.DEPLOYED.value)
                               .options(joinedload(ModelVersion.model))
@@ -145,17 +145,10 @@ def deployed_models() -> list[dict[str, Any]]:
 
 
 def _stats_source():
-    """Deploy's ``stats_for`` when services/registry/deploy.py exists (imported late: it is built in parallel and
-    the dashboard must work before and after it lands), else None: the panel then shows no figures."""
-    try:
-        from services.registry.deploy import get_deploy_service
-    except ImportError:
-        return None
-    try:
-        return get_deploy_service().stats_for
-    except Exception:
-        log.warning("the deploy service is not available for the dashboard", exc_info=True)
-        return None
+    """The deploy service's ``stats_for`` (its figures are this process's traffic, kept in memory)."""
+    from services.deploy import get_deployer
+
+    return get_deployer().stats_for
 
 
 STAT_KEYS = ("requests", "errors", "p50_ms", "p95_ms", "ttft_p50_ms", "queued", "resident")

@@ -240,15 +240,29 @@ class DeployService:
             if not request.stream:
                 result = resident.backend.complete(request, max_tokens)
                 stats.leave(time.monotonic() - started, ok=True)
+                self._announce_traffic(resident)
                 return result
             events = resident.backend.stream(request, max_tokens)
         except Exception:
             stats.leave(time.monotonic() - started, ok=False)
+            self._announce_traffic(resident)
             raise
-        return self._measured(events, stats, started)
+        return self._measured(events, stats, started, resident)
 
-    @staticmethod
-    def _measured(events: Iterator[bytes], stats: ModelStats, started: float) -> Iterator[bytes]:
+    def _announce_traffic(self, resident: Resident) -> None:
+        """The owner's dashboards refetch their figures (request counts and latency live in memory, so the
+        database hook of services/dashboard/live.py never sees them). Once per request, unthrottled: a
+        deployed model answers at most a few requests a second here, and the page debounces."""
+        from services.dashboard.live import notify
+
+        try:
+            with self.app.app_context():
+                notify(resident.owner_id, ["deployed"])
+        except Exception:
+            log.warning("could not announce %s's traffic", resident.ref, exc_info=True)
+
+    def _measured(self, events: Iterator[bytes], stats: ModelStats, started: float,
+                  resident: Resident) -> Iterator[bytes]:
         first: float | None = None
         ok = False
         try:
@@ -262,6 +276,7 @@ class DeployService:
             if close is not None:
                 close()
             stats.leave(time.monotonic() - started, ok=ok, ttft=first)
+            self._announce_traffic(resident)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -96,6 +96,8 @@ def test_deploy_serves_the_gguf_and_undeploy_frees_its_memory(make_app):
         stats = deployer.stats_for(v["id"])
     assert stats["requests"] == 2 and stats["errors"] == 0 and stats["resident"] and stats["queued"] == 0
     assert stats["p50_ms"] > 0 and stats["p95_ms"] >= stats["p50_ms"] and stats["ttft_p50_ms"] > 0
+    [shown] = client.get("/api/dashboard", headers=headers).json["deployed"]  # the dashboard shows the same
+    assert shown["ref"] == "smol:v1" and shown["stats"] == stats
 
     answer = client.post(deploy_url(v, "undeploy"), headers=headers)
     assert answer.status_code == 200 and answer.json["version"]["status"] == "ready"
