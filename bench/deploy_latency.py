@@ -5,13 +5,15 @@ The bundled SmolLM2-135M-Instruct GGUF (Q4_1) registered as a version and deploy
 (``flask_app.py``, loopback, HTTP): answers streamed through the studio's ``/v1/chat/completions`` (studio ->
 llama.cpp server child -> studio -> client), against the same file loaded with llama_cpp in this process
 (``load_llama``, the same chat template, the same greedy settings). Runs alternate between the two so that noise
-hits both alike; time to first token is the first content delta, tokens/s counts content deltas after it.
+hits both alike; time to first token is the first content delta, tokens/s counts content deltas after it. A third
+row asks a llama.cpp server child of the same kind directly, to show which hop costs what.
 
     .venv/bin/python bench/deploy_latency.py [--runs 10] [--max-tokens 64]
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import statistics
@@ -57,12 +59,12 @@ def register_gguf(server, folder: Path) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def through_studio(url: str, max_tokens: int) -> tuple[float, float, int]:
-    body = {"model": "smol", "messages": MESSAGES, "max_tokens": max_tokens, "temperature": 0, "stream": True}
+def through_studio(url: str, max_tokens: int, http=requests, model: str = "smol") -> tuple[float, float, int]:
+    body = {"model": model, "messages": MESSAGES, "max_tokens": max_tokens, "temperature": 0, "stream": True}
     started = time.perf_counter()
     first = last = None
     tokens = 0
-    with requests.post(url + "/v1/chat/completions", json=body, stream=True, timeout=300) as response:
+    with http.post(url + "/v1/chat/completions", json=body, stream=True, timeout=300) as response:
         response.raise_for_status()
         for line in response.iter_lines():
             if not line.startswith(b"data: {"):
@@ -95,6 +97,7 @@ def main() -> None:
 
     from core.default_model import bundled_gguf_path
     from core.inference.llama_loader import load_llama
+    from services.deploy.gguf import GGUFServer
     from tests.live_server import start_server, stop_server
 
     folder = Path(tempfile.mkdtemp(prefix="tunewright-deploy-bench-"))
@@ -102,11 +105,19 @@ def main() -> None:
     try:
         register_gguf(server, folder)
         llm = load_llama(bundled_gguf_path(), n_ctx=2048)
-        through_studio(server.url, 8), direct(llm, 8)  # warm both (first-use allocations)
-        studio, local = [], []
+        # The same kind of child the studio runs, asked directly: splits the cost between llama.cpp's own server
+        # and the studio's hop in front of it.
+        child = GGUFServer("smol:v1", str(bundled_gguf_path()), folder / "bench-child.log", n_ctx=2048,
+                           start_seconds=120, time_limit=300, on_exit=lambda code: None)
+        child.start()
+        ask_child = functools.partial(through_studio, child.url, http=child._http, model="smol:v1")
+        through_studio(server.url, 8), direct(llm, 8), ask_child(8)  # warm all three (first-use allocations)
+        studio, local, direct_child = [], [], []
         for _ in range(args.runs):
             studio.append(through_studio(server.url, args.max_tokens))
             local.append(direct(llm, args.max_tokens))
+            direct_child.append(ask_child(args.max_tokens))
+        child.stop()
     finally:
         stop_server(server)
         shutil.rmtree(folder, ignore_errors=True)
@@ -114,13 +125,14 @@ def main() -> None:
     def row(name: str, runs: list) -> tuple[float, float]:
         ttft = statistics.median(r[0] for r in runs) * 1000
         rate = statistics.median(r[1] for r in runs)
-        print(f"{name:34} {ttft:9.1f} {percentile([r[0] * 1000 for r in runs], 95):9.1f} {rate:9.1f} "
+        print(f"{name:38} {ttft:9.1f} {percentile([r[0] * 1000 for r in runs], 95):9.1f} {rate:9.1f} "
               f"{statistics.median(r[2] for r in runs):7.0f}")
         return ttft, rate
 
     print(f"SmolLM2-135M-Instruct Q4_1, greedy, max_tokens {args.max_tokens}, {args.runs} runs each (alternating)")
-    print(f"{'':34} {'TTFT p50':>9} {'TTFT p95':>9} {'tok/s p50':>9} {'tokens':>7}   (ms, ms, tokens/s)")
+    print(f"{'':38} {'TTFT p50':>9} {'TTFT p95':>9} {'tok/s p50':>9} {'tokens':>7}   (ms, ms, tokens/s)")
     base_ttft, base_rate = row("llama_cpp in one process", local)
+    row("llama.cpp server child, asked directly", direct_child)
     ttft, rate = row("studio /v1 (HTTP, llama.cpp child)", studio)
     print(f"studio adds {ttft - base_ttft:+.1f} ms ({(ttft / base_ttft - 1) * 100:+.1f} %) to time to first token "
           f"(aim <= +10 %); tokens/s {(rate / base_rate - 1) * 100:+.1f} % (aim >= -5 %)")

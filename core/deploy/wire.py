@@ -111,17 +111,23 @@ DONE = sse("[DONE]")
 
 
 def renamed_events(raw: bytes, model: str) -> tuple[list[bytes], bytes]:
-    """Complete SSE events in ``raw`` with their ``model`` field set to ``model`` (llama.cpp's server puts its
-    file path there), and the incomplete rest. Each event goes out as soon as it is complete: no buffering
+    """Complete SSE events in ``raw`` with their ``model`` field set to ``model`` (llama.cpp's server may put its
+    file path there; it names the alias when asked for it, and then the event's bytes go on untouched: JSON
+    strings escape their quotes, so the unescaped ``"model": "<name>"`` can only be that key), and the
+    incomplete rest. Each event goes out as soon as it is complete: no buffering
     beyond one event."""
     out: list[bytes] = []
-    raw = raw.replace(b"\r\n", b"\n")  # sse-starlette ends lines with CRLF; a CR split from its LF rejoins here
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n")  # sse-starlette may end lines with CRLF; a split CR rejoins its LF here
+    named = b'"model": ' + json.dumps(model).encode()  # how the child writes it when it already says ``model``
     while True:
         end = raw.find(b"\n\n")
         if end < 0:
             return out, raw
         event, raw = raw[:end], raw[end + 2:]
-        if event.startswith(b"data: {"):
+        if event.startswith(b"data: {") and named in event:
+            out.append(event + b"\n\n")  # already named as the version: passed on as is, no JSON round trip
+        elif event.startswith(b"data: {"):
             try:
                 payload = json.loads(event[6:])
             except ValueError:
