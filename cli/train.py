@@ -8,7 +8,6 @@ any other. Exit codes: 0 completed, 1 failed, 2 bad config, 130 interrupted (sto
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import signal
 import sys
@@ -24,6 +23,7 @@ from cli.common import (EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK,
                         local_app, print_table)
 from cli.config_file import ConfigFileError, LoadedConfig, format_errors, load_config
 from cli.progress import PhaseBars
+from core.checksums import file_sha256
 
 TERMINAL = {"completed", "failed", "stopped", "interrupted"}
 EXIT_BY_STATUS = {"completed": EXIT_OK, "failed": EXIT_FAILED, "stopped": EXIT_INTERRUPTED,
@@ -51,18 +51,10 @@ class TrainingRefused(Exception):
 
 
 # -- the dataset behind ``train_file`` -------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def register_train_file(api: Api, path: Path, log=print) -> int:
     """The id of a Ready dataset holding ``path``: one uploaded before with the same content, or a new upload
     (processed like any upload). Raises ConfigFileError when the file cannot be used."""
-    digest = _sha256(path)
+    digest = file_sha256(path)
     for record in api.call("GET", "/datasets/list")["datasets"]:
         if record.get("sha256") == digest and record.get("status") == "Ready":
             log(f"train_file: using dataset {record['id']} ({record['name']}), same content")

@@ -6,7 +6,6 @@ job dict and an ``emit`` callback; each exporter returns what goes into the mani
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from core.checksums import file_sha256
 from core.export.adapter import export_adapter
 from core.export.gguf import QUANTIZATIONS, export_gguf
 from core.export.sources import Source, SourceNotFound, find_source
@@ -58,12 +58,7 @@ EXPORTERS: dict[str, Callable[[ExportContext], dict[str, Any]]] = {
 }
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256 = file_sha256  # kept under its old name: the export manifest's checksum
 
 
 def run_export(job: dict[str, Any], emit: Emit = lambda event: None) -> dict[str, Any]:

@@ -11,17 +11,11 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from core.checksums import file_sha256
+
 WEIGHT_SUFFIXES = (".safetensors", ".gguf", ".faiss", ".bin", ".pt")
 DEFINING_FILES = ("adapter_config.json", "config.json", "documents.json", "rag_config.json")
 NOT_WEIGHTS = ("training_args.bin", "optimizer.pt", "scheduler.pt", "rng_state.pth", "scaler.pt")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _is_weight(path: Path) -> bool:
