@@ -73,3 +73,39 @@ def broken_template_version(app, owner_id: int | None, model_dir: Path, name: st
         db.session.commit()
         row, _ = get_registry().register_session(session, name)
         return {"name": row.model.name, "version": str(row.version), "id": row.id}
+
+
+def prepared_smollm2() -> Path | None:
+    """The bundled model's transformers weights as ``make model`` prepares them (``make test`` always does
+    first), or None when this checkout has not prepared them."""
+    from config import PROJECT_ROOT
+    from core.default_model import is_prepared, prepared_model_dir
+
+    cache = PROJECT_ROOT / "instance" / "models"
+    return prepared_model_dir(cache) if is_prepared(cache) else None
+
+
+def transformers_version(app, owner_id: int | None, model_dir: Path, name: str = "smolhf") -> dict:
+    """A completed Standard run whose ``standard_model/`` holds ``model_dir``'s files (hard links), registered as
+    ``name``: a full transformers model, served by the inference worker."""
+    from core.training_config import default_config
+    from extensions import db
+    from services.auth.folders import owner_folder
+    from services.models.training import TrainingSession
+    from services.registry import get_registry
+
+    with app.app_context():
+        session_id = uuid.uuid4().hex[:12]
+        folder = owner_folder(app.config["OUTPUT_FOLDER"], owner_id) / session_id
+        for source in model_dir.iterdir():
+            if source.is_file():
+                _place(source, folder / "standard_model" / source.name)
+        config = default_config()
+        config["method"] = "standard"
+        session = TrainingSession(id=session_id, name=name, config=config, status="completed", owner_id=owner_id,
+                                  output_dir=str(folder), last_logs=[])
+        db.session.add(session)
+        db.session.commit()
+        row, _ = get_registry().register_session(session, name)
+        return {"name": row.model.name, "version": str(row.version), "id": row.id}
+

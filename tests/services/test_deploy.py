@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from tests.auth_helpers import accounts_config, add_user, bearer, close_app
-from tests.deploy_fixtures import broken_template_version, gguf_version
+from tests.deploy_fixtures import broken_template_version, gguf_version, prepared_smollm2, transformers_version
 from tests.helpers import reset_database
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -210,6 +210,40 @@ def test_the_smoke_check_fails_on_a_broken_chat_template(make_app, tiny_model_di
     assert smoke["ok"] is False and smoke["stage"] == "template" and row["deployment"]["backend"] == "inference worker"
     assert app.extensions["tunewright.deploy"].resident() == []  # its worker was stopped
     assert client.get("/v1/models", headers=headers).json["data"] == []
+
+
+def test_a_transformers_version_is_served_by_its_own_inference_worker(make_app):
+    model_dir = prepared_smollm2()
+    if model_dir is None:
+        pytest.skip("the bundled model is not prepared in this checkout: `make model` (make test does it first)")
+    app = make_app()
+    alice = add_user(app, "alice")
+    headers = bearer(app, alice)
+    client = app.test_client()
+    v = transformers_version(app, alice, model_dir)
+
+    answer = client.post(deploy_url(v), headers=headers)
+    assert answer.status_code == 200, answer.json
+    deployment = answer.json["version"]["deployment"]
+    assert deployment["backend"] == "inference worker" and deployment["smoke"]["finish_reason"] == "stop"
+    deployer = app.extensions["tunewright.deploy"]
+    worker = psutil.Process(deployer.pid_of(v["id"]))
+    assert worker.memory_info().rss > 300 * 1024**2  # the fp32 weights (538 MB) live in the worker
+
+    reply = client.post("/v1/chat/completions", headers=headers, json={**ASK, "model": "smolhf"})
+    assert reply.status_code == 200, reply.json
+    whole = reply.json["choices"][0]["message"]["content"]
+    assert reply.json["model"] == "smolhf:v1" and "Paris" in whole
+    assert reply.json["usage"]["completion_tokens"] > 0
+    streamed = client.post("/v1/chat/completions", headers=headers, json={**ASK, "model": "smolhf", "stream": True})
+    events = [line[6:] for line in streamed.get_data(as_text=True).split("\n\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == whole  # greedy: same answer
+
+    assert client.post(deploy_url(v, "undeploy"), headers=headers).status_code == 200
+    wait_for(lambda: not psutil.pid_exists(worker.pid) or worker.status() == psutil.STATUS_ZOMBIE, 30,
+             "the inference worker to end")
 
 
 def test_a_rag_index_is_not_deployable(make_app):
