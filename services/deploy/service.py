@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from core.deploy.wire import ChatRequest, WireError, parse_chat_request
 from extensions import db
+from services.auth import audit
 from services.deploy.gguf import GGUFServer, StartError
 from services.deploy.smoke import smoke_check
 from services.deploy.stats import ModelStats
@@ -131,6 +132,7 @@ class DeployService:
             deployment.update(deployed_at=_now(), pid=backend.pid)
             self._resident[row.id] = Resident(row.id, row.ref, row.owner_id, backend)
             registry.set_status(row, VersionStatus.DEPLOYED, None, deployment=deployment)
+            audit.record("model.deployed", target=f"model:{row.ref}", detail={"backend": backend.kind})
             log.info("deployed %s (%s, pid %s)", row.ref, backend.kind, backend.pid)
             return row
 
@@ -139,6 +141,7 @@ class DeployService:
         if row.status != VersionStatus.DEPLOYED:
             raise ConflictError(f"{row.ref} is not deployed.")
         self._stop(row, "undeployed")
+        audit.record("model.undeployed", target=f"model:{row.ref}")
         return row
 
     def _stop(self, row: ModelVersion, reason: str) -> None:

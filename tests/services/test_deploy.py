@@ -108,6 +108,12 @@ def test_deploy_serves_the_gguf_and_undeploy_frees_its_memory(make_app):
     assert gone.status_code == 404 and gone.json["error"]["type"] == "invalid_request_error"
     with app.app_context():
         assert deployer.stats_for(v["id"])["resident"] is False
+        from extensions import db
+        from services.models.auth import AuditEvent
+
+        actions = [(e.action, e.target) for e in db.session.query(AuditEvent).order_by(AuditEvent.id)
+                   if e.action.startswith("model.")]
+    assert actions == [("model.deployed", "model:smol:v1"), ("model.undeployed", "model:smol:v1")]
 
 
 def test_a_full_queue_is_429_and_other_users_models_are_404(make_app):
