@@ -91,6 +91,10 @@ class RegistryService:
 
     # ---- reads ---------------------------------------------------------------------------------------------
     def model(self, name: str, *, admin_ok: bool = False) -> RegisteredModel:
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            # No model can have this name; asking the database anyway would pass it a NUL or an endless string
+            # (PostgreSQL refuses NUL in text: a 500).
+            raise NotFoundError(f"Model {str(name)[:200]!r} not found.")
         query = owned(select(RegisteredModel).filter_by(name=name), RegisteredModel, admin_ok=admin_ok)
         models = list(db.session.execute(query).scalars())
         mine = [m for m in models if visible_owner(m.owner_id)]
