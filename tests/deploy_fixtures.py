@@ -46,11 +46,7 @@ def gguf_version(app, owner_id: int | None, name: str = "smol") -> dict:
 
 def broken_template_version(app, owner_id: int | None, model_dir: Path, name: str = "broken") -> dict:
     """The tiny transformers model as a completed Standard run whose chat template raises when rendered."""
-    from core.training_config import default_config
-    from extensions import db
     from services.auth.folders import owner_folder
-    from services.models.training import TrainingSession
-    from services.registry import get_registry
 
     broken = "{{ raise_exception('this chat template is broken on purpose') }}"
     with app.app_context():
@@ -65,14 +61,24 @@ def broken_template_version(app, owner_id: int | None, model_dir: Path, name: st
         if "chat_template" in tokenizer_config or not (target / "chat_template.jinja").exists():
             tokenizer_config["chat_template"] = broken
             config_path.write_text(json.dumps(tokenizer_config), encoding="utf-8")
-        config = default_config()
-        config["method"] = "standard"
-        session = TrainingSession(id=session_id, name=name, config=config, status="completed", owner_id=owner_id,
-                                  output_dir=str(folder), last_logs=[])
-        db.session.add(session)
-        db.session.commit()
-        row, _ = get_registry().register_session(session, name)
-        return {"name": row.model.name, "version": str(row.version), "id": row.id}
+        return _register_standard_run(session_id, owner_id, folder, name)
+
+
+def _register_standard_run(session_id: str, owner_id: int | None, folder: Path, name: str) -> dict:
+    """A completed Standard session over ``folder`` (its ``standard_model/`` already written), registered."""
+    from core.training_config import default_config
+    from extensions import db
+    from services.models.training import TrainingSession
+    from services.registry import get_registry
+
+    config = default_config()
+    config["method"] = "standard"
+    session = TrainingSession(id=session_id, name=name, config=config, status="completed", owner_id=owner_id,
+                              output_dir=str(folder), last_logs=[])
+    db.session.add(session)
+    db.session.commit()
+    row, _ = get_registry().register_session(session, name)
+    return {"name": row.model.name, "version": str(row.version), "id": row.id}
 
 
 def prepared_smollm2() -> Path | None:
@@ -88,11 +94,7 @@ def prepared_smollm2() -> Path | None:
 def transformers_version(app, owner_id: int | None, model_dir: Path, name: str = "smolhf") -> dict:
     """A completed Standard run whose ``standard_model/`` holds ``model_dir``'s files (hard links), registered as
     ``name``: a full transformers model, served by the inference worker."""
-    from core.training_config import default_config
-    from extensions import db
     from services.auth.folders import owner_folder
-    from services.models.training import TrainingSession
-    from services.registry import get_registry
 
     with app.app_context():
         session_id = uuid.uuid4().hex[:12]
@@ -100,12 +102,5 @@ def transformers_version(app, owner_id: int | None, model_dir: Path, name: str =
         for source in model_dir.iterdir():
             if source.is_file():
                 _place(source, folder / "standard_model" / source.name)
-        config = default_config()
-        config["method"] = "standard"
-        session = TrainingSession(id=session_id, name=name, config=config, status="completed", owner_id=owner_id,
-                                  output_dir=str(folder), last_logs=[])
-        db.session.add(session)
-        db.session.commit()
-        row, _ = get_registry().register_session(session, name)
-        return {"name": row.model.name, "version": str(row.version), "id": row.id}
+        return _register_standard_run(session_id, owner_id, folder, name)
 
