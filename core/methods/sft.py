@@ -73,6 +73,7 @@ def run_sft(job: "TrainingJob", model, tokenizer, runtime: Runtime, *, epochs: f
 
     from core.training.callbacks import EventCallback
     from core.training.paths import latest_checkpoint
+    from core.training.trait_eval import eval_args, eval_datasets, final_evaluate
     from core.training.trl_compat import ensure_fused_head_fallback
 
     ensure_fused_head_fallback()  # TRL's Triton LM-head kernel is missing on CPU builds
@@ -82,16 +83,20 @@ def run_sft(job: "TrainingJob", model, tokenizer, runtime: Runtime, *, epochs: f
         raise ValueError("no row has a response to learn from: check the dataset's response field")
     log.info("phase sft: %d examples, %s epoch(s)", len(examples), epochs)
     tracking = tracking_plan(job.config, job.output_dir, "sft")
-    args = SFTConfig(**sft_args(job, runtime, epochs, completion_only_loss, optim, tracking))
+    t = job.config.training
+    eval_dataset = eval_datasets(job.eval_sets, lambda rows: sft_examples(rows, system_prompt))
+    args = SFTConfig(**sft_args(job, runtime, epochs, completion_only_loss, optim, tracking),
+                     **eval_args(eval_dataset is not None, t.save_steps, t.batch_size))
     callback = EventCallback("sft", job.emit, job.should_stop)
     checkpoint = latest_checkpoint(job.output_dir / "checkpoints" / "sft") if job.resume else None
     if checkpoint is not None:
         log.info("resuming from %s", checkpoint)
     with tracking.environment():
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
-                             processing_class=tokenizer, peft_config=peft_config, callbacks=[callback],
-                             **(trainer_kwargs or {}))
+                             eval_dataset=eval_dataset, processing_class=tokenizer, peft_config=peft_config,
+                             callbacks=[callback], **(trainer_kwargs or {}))
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        final_evaluate(trainer, eval_dataset, callback.stop_requested)
     return SFTResult(model=trainer.model, stopped=callback.stop_requested, steps=trainer.state.global_step)
 
 

@@ -22,6 +22,7 @@ from core.training.prompts import grpo_examples, markers_from_config, sft_exampl
 from core.training.rewards import build_rewards
 from core.training.rollout import prepare_rollout
 from core.training.runtime import Runtime, resolve_runtime
+from core.training.trait_eval import TraitRewardCallback, eval_args, eval_datasets, final_evaluate, trait_rewards
 from core.tracking import TrackingPlan, tracking_plan
 from core.training_config import TrainingConfig
 
@@ -37,6 +38,7 @@ class TrainingJob:
     emit: Emit
     should_stop: Callable[[], bool]
     eval_rows: list[dict] | None = None
+    eval_sets: dict[str, list[dict]] | None = None  # held-out rows per trait (projects): eval_<trait>_loss
     resume: bool = False
     gguf_cache: str | None = None  # where the llama.cpp rollout engine caches converted base models
 
@@ -96,23 +98,25 @@ def run_training(job: TrainingJob) -> str:
 
         sft_rows = job.rows[: pre.max_samples] if pre.max_samples else job.rows
         log.info("phase sft: %d examples, %d epoch(s)", len(sft_rows), pre.epochs)
+        # A project's held-out rows per trait (eval_<trait>_loss), else the config's eval split (eval_loss).
+        eval_dataset = eval_datasets(job.eval_sets, lambda rows: sft_examples(rows, system_prompt, markers)) or (
+            Dataset.from_list(sft_examples(job.eval_rows, system_prompt, markers)) if job.eval_rows else None)
         tracking = tracking_plan(config, job.output_dir, "sft")
         args = SFTConfig(**_common_args(config, runtime, paths.sft_checkpoints, tracking),
                          num_train_epochs=pre.epochs, per_device_train_batch_size=pre.batch_size,
                          learning_rate=pre.learning_rate, lr_scheduler_type=pre.lr_scheduler_type,
                          warmup_steps=0, max_length=config.training.max_sequence_length,
                          completion_only_loss=True,
-                         eval_strategy="steps" if job.eval_rows else "no",
-                         eval_steps=config.training.save_steps if job.eval_rows else None,
-                         per_device_eval_batch_size=pre.batch_size)
+                         **eval_args(eval_dataset is not None, config.training.save_steps, pre.batch_size))
         callback = EventCallback("sft", job.emit, job.should_stop)
-        eval_dataset = Dataset.from_list(sft_examples(job.eval_rows, system_prompt, markers)) if job.eval_rows else None
         with tracking.environment():
             trainer = SFTTrainer(model=model, args=args,
                                  train_dataset=Dataset.from_list(sft_examples(sft_rows, system_prompt, markers)),
                                  eval_dataset=eval_dataset, processing_class=tokenizer,
                                  peft_config=_lora_config(config), callbacks=[callback])
             trainer.train(resume_from_checkpoint=_resume_point(job, paths.sft_checkpoints))
+            if job.eval_sets:
+                final_evaluate(trainer, eval_dataset, callback.stop_requested)
         model = trainer.model
         if callback.stop_requested:
             _save_adapter(model, tokenizer, paths.adapter)
@@ -183,6 +187,11 @@ def _run_grpo(job: TrainingJob, model, tokenizer, runtime: Runtime, system_promp
         else (GRPOTrainer, {})
     trainer_cls, extra = rollout.trainer_class(trainer_cls), {**extra, **rollout.trainer_kwargs}
     callback = EventCallback("grpo", job.emit, job.should_stop, step_offset=offset, recorder=recorder)
+    callbacks = [callback]
+    if job.eval_sets:  # projects: each trait's reward on its held-out prompts, at checkpoints and at the end
+        callbacks.append(TraitRewardCallback(
+            lambda m: trait_rewards(m, tokenizer, job.eval_sets, system_prompt, funcs, weights, t.max_new_tokens),
+            job.emit, "grpo", offset, job.should_stop))
     log.info("phase grpo (%s): %d prompts x %d generations, %s epoch(s)", g.algorithm, len(kept),
              t.num_generations, t.num_epochs)
     try:
@@ -190,7 +199,7 @@ def _run_grpo(job: TrainingJob, model, tokenizer, runtime: Runtime, system_promp
             trainer = trainer_cls(model=model, reward_funcs=[recorder.wrap(f) for f in funcs], args=args,
                                   train_dataset=Dataset.from_list(kept), processing_class=tokenizer,
                                   peft_config=None if isinstance(model, PeftModel) else _lora_config(config),
-                                  callbacks=[callback], **extra)
+                                  callbacks=callbacks, **extra)
             trainer.train(resume_from_checkpoint=_resume_point(job, paths.grpo_checkpoints))
     finally:
         rollout.close()

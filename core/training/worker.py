@@ -140,6 +140,11 @@ def run_child(job: dict[str, Any], conn, stop_event, env: dict[str, str | None] 
         eval_rows = None
         if job.get("eval_dataset"):
             eval_rows = load_examples(DatasetSpec.from_dict(job["eval_dataset"]), 200, config.training.seed)
+        eval_sets = None
+        if job.get("eval_sets_file"):  # a project's held-out rows, one set per trait
+            from core.projects.run_data import load_eval_sets
+
+            eval_sets = load_eval_sets(Path(job["eval_sets_file"])) or None
         if not rows:
             raise ValueError("the dataset has no usable rows")
 
@@ -148,7 +153,7 @@ def run_child(job: dict[str, Any], conn, stop_event, env: dict[str, str | None] 
 
         run = get_method(config.method).run  # the method chosen by the config (GRPO by default)
         outcome = run(TrainingJob(config=config, model_path=job["model_path"], rows=rows,
-                                           eval_rows=eval_rows, output_dir=Path(job["output_dir"]), emit=emit,
+                                           eval_rows=eval_rows, eval_sets=eval_sets, output_dir=Path(job["output_dir"]), emit=emit,
                                            should_stop=should_stop, resume=job.get("resume", False),
                                            gguf_cache=job.get("gguf_cache")))
         log.info("session %s: %s", job["session_id"], outcome)

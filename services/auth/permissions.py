@@ -34,6 +34,9 @@ ENDPOINT_SCOPES = {
     "exports.list_": "read",
     "exports.detail": "read",
     "exports.formats": "read",
+    # Checking and previewing a project body store nothing: reading.
+    "projects.check": "read",
+    "projects.preview_body": "read",
     # Account self-service: what a token may grant is capped by the caller's own scopes (services/auth/tokens).
     "auth.tokens": None,
     "auth.revoke_token": None,

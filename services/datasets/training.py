@@ -13,7 +13,8 @@ from services.datasets.records import DatasetStatus, get_record, record_of_owner
 from services.errors import NotFoundError, ServiceError
 
 SOURCE_HELP = ("use builtin:<name> (" + ", ".join(f"builtin:{n}" for n in BUILTINS) + "), dataset:<id> for an "
-               "uploaded or added dataset, or a Hugging Face id like openai/gsm8k")
+               "uploaded or added dataset, project:<id> for a started project's mix, or a Hugging Face id like "
+               "openai/gsm8k")
 
 
 CALLER = object()  # ``owner``: the current principal (a request); a run's job passes its session's owner
@@ -37,6 +38,8 @@ def resolve_for_training(source: str, split: str = "train", instruction_field: s
         return _builtin(source.split(":", 1)[1], split, overrides)
     if source.startswith("dataset:"):
         return _stored(source.split(":", 1)[1], overrides, owner)
+    if source.startswith("project:"):
+        return _project(source.split(":", 1)[1], owner)
     if HUB_ID.match(source) and not os.path.exists(source):
         return _hub(source, split, overrides)
     raise ServiceError(f"Unknown dataset source {source!r}: {SOURCE_HELP}. Local paths are not accepted; "
@@ -70,6 +73,14 @@ def _stored(dataset_id: str, overrides: dict, owner: Any) -> DatasetSpec:
         return DatasetSpec("file", str(path), format=record.format, mapping=mapping)
     return DatasetSpec("hub", record.hub_id, split=record.split or "train", config_name=record.config_name,
                        mapping=mapping, cache_dir=current_app.config.get("HF_DATASETS_CACHE"))
+
+
+def _project(project_id: str, owner: Any) -> DatasetSpec:
+    """The frozen mix of the project's latest run (a run itself reads the mix in its own folder)."""
+    from core.projects.run_data import mix_spec
+    from services.projects.runs import latest_mix_dir
+
+    return mix_spec(latest_mix_dir(project_id, None if owner is CALLER else owner, as_caller=owner is CALLER))
 
 
 def _hub(hub_id: str, split: str, overrides: dict) -> DatasetSpec:

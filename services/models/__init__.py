@@ -8,3 +8,4 @@ from services.models.wizard import SavedConfigMeta, WizardDraft  # noqa: F401
 from services.models.exports import BatchRun, Evaluation, ExportJob, TestRun  # noqa: F401
 from services.models.auth import ApiToken, AuditEvent, User, UserSecret  # noqa: F401
 from services.models.registry import ModelAlias, ModelVersion, RegisteredModel  # noqa: F401
+from services.models.projects import Project  # noqa: F401

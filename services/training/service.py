@@ -121,8 +121,12 @@ class TrainingService:
         return [f"session {s.id} ({s.status})" for s in rows]
 
     # -- commands -------------------------------------------------------------------------------------------
-    def create(self, raw_config: Any, session_id: str | None = None, priority: str = "normal") -> TrainingSession:
-        """Queue a session owned by the caller (its folder is ``outputs/u<owner>/<id>`` with accounts)."""
+    def create(self, raw_config: Any, session_id: str | None = None, priority: str = "normal",
+               output_parent: Path | None = None) -> TrainingSession:
+        """Queue a session owned by the caller (its folder is ``outputs/u<owner>/<id>`` with accounts).
+
+        ``output_parent``: a folder the caller resolved and prepared (a project's output directory, where the
+        run's frozen mix already lies in ``<id>/mix/``); the session's folder is ``output_parent/<id>``."""
         try:
             config = parse_config(raw_config if raw_config is not None else {})
         except ConfigValidationError as exc:
@@ -133,18 +137,19 @@ class TrainingService:
         if session_id is not None:
             if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
                 raise ServiceError("session_id may hold letters, digits, '-' and '_' only (at most 32).")
-            self._check_id_free(session_id)
+            self._check_id_free(session_id, check_folder=output_parent is None)
         self._check_model(config)
         self._check_method(config)
         check_rollout_engine(config)
         dataset_id = self._resolve_dataset(config)[1]
         owner = new_owner_id()
-        check_free_disk(self.app.config["OUTPUT_FOLDER"], self.app.config.get("MIN_FREE_DISK_BYTES", 0))
+        parent = output_parent or owner_folder(self.app.config["OUTPUT_FOLDER"], owner)
+        check_free_disk(parent, self.app.config.get("MIN_FREE_DISK_BYTES", 0))
         if session_id is None:
             session_id = uuid.uuid4().hex[:12]
             while self._id_taken(session_id):
                 session_id = uuid.uuid4().hex[:12]
-        output_dir = resolve_inside(owner_folder(self.app.config["OUTPUT_FOLDER"], owner), session_id)
+        output_dir = resolve_inside(parent, session_id)
         from services.rewards import resolve_config_rewards
 
         stored_config = resolve_config_rewards(config.model_dump(mode="json"))  # saved custom rewards inlined
@@ -352,6 +357,10 @@ class TrainingService:
                                       "adapter": str(SessionPaths(Path(session.output_dir)).adapter)},
                               to=session_room(session_id))
         self.dispatch()
+        if status is Status.COMPLETED:
+            from services.projects.validation import validate_in_background
+
+            validate_in_background(self.app, session_id)  # a project's run checks its output (no-op otherwise)
 
     def recover_interrupted(self) -> int:
         """Sessions left running by a server instance that is gone become ``interrupted`` (resumable).
@@ -413,18 +422,21 @@ class TrainingService:
         if error is not _KEEP:
             session.error = error
 
-    def _id_taken(self, session_id: str) -> bool:
-        """Ids are compared case-insensitively (case-insensitive file systems share one folder), and an existing
-        outputs/<id> (or outputs/u<owner>/<id>) folder is never adopted by a new session."""
-        row = db.session.execute(select(TrainingSession.id).where(
-            func.lower(TrainingSession.id) == session_id.lower())).first()
+    def exists(self, session_id: str) -> bool:
+        """Whether a session has this id, whoever owns it (ids are compared case-insensitively: case-insensitive
+        file systems share one folder)."""
+        return db.session.execute(select(TrainingSession.id).where(
+            func.lower(TrainingSession.id) == session_id.lower())).first() is not None
+
+    def _id_taken(self, session_id: str, check_folder: bool = True) -> bool:
+        """An existing outputs/<id> (or outputs/u<owner>/<id>) folder is never adopted by a new session."""
         root = Path(self.app.config["OUTPUT_FOLDER"])
         owner = new_owner_id()
-        return row is not None or (root / session_id).exists() or \
-            (owner is not None and (root / f"u{owner}" / session_id).exists())
+        return self.exists(session_id) or (check_folder and (
+            (root / session_id).exists() or (owner is not None and (root / f"u{owner}" / session_id).exists())))
 
-    def _check_id_free(self, session_id: str) -> None:
-        if self._id_taken(session_id):
+    def _check_id_free(self, session_id: str, check_folder: bool = True) -> None:
+        if self._id_taken(session_id, check_folder):
             raise ConflictError(f"Session {session_id!r} exists already (or its output folder does); resume it or "
                                 "pick another id.")
 
@@ -453,7 +465,14 @@ class TrainingService:
 
     def _job(self, session: TrainingSession, device: str) -> dict[str, Any]:
         config = parse_config(session.config)
-        spec, _ = self._resolve_dataset(config, owner=session.owner_id)
+        output_dir = Path(session.output_dir)
+        eval_sets_file = None
+        if config.dataset.source.startswith("project:"):  # the mix frozen in this run's folder when it started
+            from core.projects.run_data import EVAL_FILE, mix_spec
+
+            spec, eval_sets_file = mix_spec(output_dir / "mix"), str(output_dir / "mix" / EVAL_FILE)
+        else:
+            spec, _ = self._resolve_dataset(config, owner=session.owner_id)
         eval_spec = self._resolve_dataset(config, config.dataset.eval_split, owner=session.owner_id)[0] \
             if config.dataset.eval_split else None
         model_path = config.model.name
@@ -464,9 +483,9 @@ class TrainingService:
                 raise ServiceError("The bundled default model is not prepared yet: run `make run` or "
                                    "`flask --app flask_app prepare-model` once.")
             model_path = str(prepared_model_dir(self.app.config["MODEL_CACHE"]))
-        output_dir = Path(session.output_dir)
         return {"session_id": session.id, "config": session.config, "model_path": model_path,
                 "dataset": spec.to_dict(), "eval_dataset": eval_spec.to_dict() if eval_spec else None,
+                "eval_sets_file": eval_sets_file,
                 "output_dir": str(output_dir), "log_path": str(output_dir / "train.log"),
                 "spool_path": str(output_dir / SPOOL_FILE),
                 "resume": bool(session.resume_requested), "device": device}

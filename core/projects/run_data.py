@@ -1,0 +1,38 @@
+"""How a project's run reads its frozen mix: the training rows as a dataset spec, the held-out rows by trait.
+
+Both files are written by ``core.projects.mix.build_mix`` into the run's ``mix/`` folder; the training child
+reads them like any uploaded JSONL file, so no method needs to know it trains a project.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from core.datasets.spec import DatasetSpec, FieldMapping
+
+TRAIN_FILE = "train.jsonl"
+EVAL_FILE = "eval.jsonl"
+MANIFEST_FILE = "manifest.json"
+
+
+def mix_spec(mix_dir: Path) -> DatasetSpec:
+    return DatasetSpec("file", str(mix_dir / TRAIN_FILE), format="jsonl",
+                       mapping=FieldMapping(instruction="instruction", response="response"))
+
+
+def load_eval_sets(path: Path) -> dict[str, list[dict]]:
+    """``{trait: [{"instruction", "response", "system"?}, ...]}`` from the held-out file (empty when absent)."""
+    sets: dict[str, list[dict]] = defaultdict(list)
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            example = {"instruction": row["instruction"], "response": row.get("response", "")}
+            if row.get("system"):
+                example["system"] = row["system"]
+            sets[row["trait"]].append(example)
+    return dict(sets)
