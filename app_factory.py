@@ -60,7 +60,7 @@ def create_app(config: str | type[Config] | Mapping[str, Any] | None = None) -> 
         from services.datasets.uploads import remove_stale_parts
 
         remove_stale_parts(app.config["UPLOAD_FOLDER"])
-    from services import dashboard, deploy, evaluation, exports, playground, registry, training
+    from services import dashboard, deploy, evaluation, exports, playground, projects, registry, training
 
     training.init_app(app)
     exports.init_app(app)
@@ -69,6 +69,7 @@ def create_app(config: str | type[Config] | Mapping[str, Any] | None = None) -> 
     registry.init_app(app)
     dashboard.init_app(app)
     deploy.init_app(app)
+    projects.init_app(app)
     app.logger.info("Tunewright ready (database %s)",
                     make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True))
     return app

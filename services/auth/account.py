@@ -114,12 +114,12 @@ def _delete_version(ref: tuple[str, int]) -> None:
 
 def _delete_all(owner_id: int) -> list[str]:
     """Every owned thing through its service's delete; returns what could not be deleted."""
-    from services import configs, prompt_templates
+    from services import configs, projects, prompt_templates
     from services.datasets.records import delete_record
     from services.evaluation import get_batch_service, get_evaluation_service
     from services.exports import get_export_service
-    from services.models import (BatchRun, CustomReward, DatasetRecord, Evaluation, ExportJob, PromptTemplate,
-                                 SavedConfigMeta, TestRun, TrainingSession, WizardDraft)
+    from services.models import (BatchRun, CustomReward, DatasetRecord, Evaluation, ExportJob, Project,
+                                 PromptTemplate, SavedConfigMeta, TestRun, TrainingSession, WizardDraft)
     from services.rewards.custom import delete_custom
     from services.training import get_training_service
 
@@ -130,6 +130,7 @@ def _delete_all(owner_id: int) -> list[str]:
         ("export", get_export_service().delete, _ids(ExportJob, owner_id)),
         ("evaluation", get_evaluation_service().delete, _ids(Evaluation, owner_id)),
         ("batch test", get_batch_service().delete, _ids(BatchRun, owner_id)),
+        ("project", projects.delete, _ids(Project, owner_id)),  # with its runs
         ("session", get_training_service().delete, _ids(TrainingSession, owner_id)),
         ("dataset", delete_record, _ids(DatasetRecord, owner_id)),
         ("saved config", configs.delete, _names(SavedConfigMeta, owner_id)),

@@ -54,11 +54,13 @@ def user_dict(user: User) -> dict[str, Any]:
 
 def _owned_models() -> list[type]:
     if not OWNED_MODELS:
-        from services.models import (BatchRun, CustomReward, DatasetRecord, Evaluation, ExportJob, PromptTemplate,
-                                     SavedConfigMeta, TestRun, TrainingSession, WizardDraft)
+        from services.models import (BatchRun, CustomReward, DatasetRecord, Evaluation, ExportJob, ModelVersion,
+                                     Project, PromptTemplate, RegisteredModel, SavedConfigMeta, TestRun,
+                                     TrainingSession, WizardDraft)
 
         OWNED_MODELS.extend([DatasetRecord, PromptTemplate, TrainingSession, CustomReward, ExportJob, TestRun,
-                             BatchRun, Evaluation, WizardDraft, SavedConfigMeta])
+                             BatchRun, Evaluation, WizardDraft, SavedConfigMeta, RegisteredModel, ModelVersion,
+                             Project])
     return OWNED_MODELS
 
 

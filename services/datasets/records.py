@@ -227,8 +227,8 @@ def delete_record(dataset_id: int | str) -> None:
     record = get_record(dataset_id)
     users = sessions_using(record.id)
     if users:
-        raise ConflictError(f"Dataset {record.name!r} is in use by {', '.join(users)}: stop the session or wait "
-                            "for it to finish before deleting.", details=users)
+        raise ConflictError(f"Dataset {record.name!r} is in use by {', '.join(users)}: stop a session (or wait "
+                            "for it to finish) and remove the dataset from a project before deleting.", details=users)
     if record.status == DatasetStatus.PROCESSING.value:
         raise ConflictError(f"Dataset {record.name!r} is still processing; delete it once it is Ready or Failed.")
     path = stored_file(record) if record.source_kind == "upload" and record.stored_path else None

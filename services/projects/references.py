@@ -51,3 +51,17 @@ def mix_sources(body: ProjectBody, owner_id: int | None) -> list:
                                      percentage=share.percentage, spec=spec, rows_available=rows,
                                      checksum=checksum))
     return sources
+
+
+def projects_using_dataset(dataset_id: int) -> list[str]:
+    """Projects whose traits name this dataset: it must not vanish under them (remove it from them first)."""
+    from sqlalchemy import select
+
+    from extensions import db
+    from services.models.projects import Project
+
+    found = []
+    for project_id, name, traits in db.session.execute(select(Project.id, Project.name, Project.traits)):
+        if any(share.get("dataset_id") == dataset_id for trait in traits or [] for share in trait.get("datasets", [])):
+            found.append(f"project {name!r} (id {project_id})")
+    return found

@@ -43,11 +43,30 @@ def _datasets(session: TrainingSession) -> list[dict[str, Any]]:
     for record in db.session.execute(select(DatasetRecord).where(DatasetRecord.id.in_(dataset_ids))).scalars():
         found.append({"id": record.id, "name": record.name, "source": record.hub_id or record.original_filename,
                       "sha256": record.sha256})
+    source = (session.config.get("dataset") or {}).get("source") or ""
+    if source.startswith("project:"):
+        return [_project_mix(session, source)]
     if not found:
-        source = (session.config.get("dataset") or {}).get("source")
         if source:
             found.append({"id": None, "name": source, "source": source, "sha256": None})
     return found
+
+
+def _project_mix(session: TrainingSession, source: str) -> dict[str, Any]:
+    """A project's run trained on its frozen mix: the manifest's hash stands for the data, its sources listed."""
+    from pathlib import Path
+
+    from core.projects.run_data import MANIFEST_FILE
+
+    path = Path(session.output_dir) / "mix" / MANIFEST_FILE
+    try:
+        raw = path.read_bytes()
+        sources = [{"key": s.get("key"), "label": s.get("label"), "sha256": s.get("checksum"),
+                    "rows": s.get("rows")} for s in json.loads(raw).get("sources", [])]
+    except (OSError, ValueError):
+        return {"id": None, "name": f"{source} mix", "source": source, "sha256": None}
+    return {"id": None, "name": f"{source} mix", "source": source, "sha256": hashlib.sha256(raw).hexdigest(),
+            "manifest": str(path.name), "sources": sources}
 
 
 def exports_of(session_id: str | None) -> list[dict[str, Any]]:
