@@ -378,3 +378,24 @@ def greedy_answer(model, tokenizer, prompt: str, max_new_tokens: int = MAX_NEW_T
     with torch.inference_mode():
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad)
     return tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m core.projects.validate_output METHOD RUN_DIR [BASE_MODEL]``: the result as one JSON line on
+    stdout (the studio runs the checks in a child process: loading a model never touches the server's memory).
+    Exit code 0 when every check passed, 1 when one failed."""
+    import logging
+    import sys
+
+    logging.disable(logging.WARNING)  # stdout carries the result; library chatter goes nowhere
+    method, run_dir = argv[0], Path(argv[1])
+    base = argv[2] if len(argv) > 2 and argv[2] else None
+    result = validate_output(method, run_dir, base)
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0 if result["passed"] else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
