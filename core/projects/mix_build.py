@@ -47,7 +47,7 @@ class _Part:
     def actual(self) -> tuple[SourcePlan, int]:
         """The plan with the counts that were really written, and the distinct training rows."""
         train, held = self.found(self.selection.train_ranks), self.found(self.selection.eval_ranks)
-        distinct = len(np.unique(train))
+        distinct = len(self.found(self.selection.train_ranks[:self.selection.distinct]))
         available = self.plan.available_rows if self.spool.stream_rows is None else self.spool.stream_rows
         return dataclasses.replace(
             self.plan, rows=len(train), eval_rows=len(held), available_rows=available,

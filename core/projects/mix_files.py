@@ -24,7 +24,7 @@ _STDLIB_ASCII = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 
 
 def canonical_json(record: dict) -> bytes:
-    """Compact JSON with sorted keys, UTF-8: the bytes a row is written as and hashed from.
+    """Compact JSON with sorted keys, in UTF-8: a mix row's line (without its newline), and what its hash is of.
 
     Text that is not valid Unicode (a lone surrogate) is written with ASCII
     escapes instead, so no row is ever refused.
@@ -40,9 +40,9 @@ def canonical_json(record: dict) -> bytes:
         return _STDLIB_ASCII.encode(record).encode("ascii")
 
 
-def content_hash(line: bytes) -> bytes:
-    """The first 8 bytes (16 hex digits) of the SHA-256 of a row's canonical JSON."""
-    return hashlib.sha256(line).digest()[:8]
+def content_hash(line: bytes) -> str:
+    """16 hex digits of the SHA-256 of a row's canonical JSON (its line without the newline)."""
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()[:16]
 
 
 class HashingWriter:
@@ -52,6 +52,7 @@ class HashingWriter:
         self.name = name
         handle, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
         self.path = Path(path)
+        os.chmod(handle, 0o644)  # mkstemp's 0600 would hide the mix from a worker running as another user
         self._file = os.fdopen(handle, "wb", buffering=1 << 20)
         self._digest = hashlib.sha256()
         self.bytes = 0

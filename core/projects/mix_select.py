@@ -23,6 +23,7 @@ class Selection:
     wanted: np.ndarray
     eval_ranks: np.ndarray
     train_ranks: np.ndarray
+    distinct: int  # the first ``distinct`` training ranks are all different; the rest repeat them
 
 
 def source_rng(key: str, seed: int) -> np.random.Generator:
@@ -45,4 +46,4 @@ def select_rows(key: str, seed: int, available: int, eval_rows: int, rows: int) 
     ranks = np.searchsorted(wanted, taken)
     pool = ranks[eval_rows:]
     train = np.resize(pool, rows) if rows > distinct and distinct else pool
-    return Selection(wanted=wanted, eval_ranks=ranks[:eval_rows], train_ranks=train)
+    return Selection(wanted=wanted, eval_ranks=ranks[:eval_rows], train_ranks=train, distinct=distinct)
