@@ -7,6 +7,10 @@ same plan, sources and seed give byte-identical files (there is no timestamp).
 in its file, from 0), source key, row index in the source (see
 :func:`core.datasets.iter_examples`) and the row's content hash (16 hex digits
 of the SHA-256 of its line in train/eval.jsonl, without the newline).
+
+Memory stays flat in the rows read; the spools of the chosen rows are memory
+mapped while the final files are written (clean page-cache pages, about the
+size of train.jsonl at most, which the kernel can drop under pressure).
 """
 from __future__ import annotations
 
@@ -58,14 +62,21 @@ class _Part:
 def build_mix(plan: MixPlan, sources: Sequence[MixSource], out_dir: Path, seed: int) -> dict:
     """Write the mix ``plan`` describes into ``out_dir``; returns the manifest plus ``manifest_sha256``."""
     by_key = _match(plan, sources)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise MixError("the seed must be a whole number, 0 or more")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".spool-") as tmp:
         parts = [_spool_part(p, by_key[p.key], seed, Path(tmp) / f"{i}.jsonl") for i, p in enumerate(plan.sources)]
         written = _write_files(parts, out_dir, seed)
-    manifest = _manifest(plan, parts, {w.name: info for w, info in written}, seed)
-    data = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-    publish(out_dir, [w for w, _ in written], MANIFEST, data)
+    try:
+        manifest = _manifest(plan, parts, {w.name: info for w, info in written}, seed)
+        data = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+        publish(out_dir, [w for w, _ in written], MANIFEST, data)
+    except BaseException:
+        for writer, _ in written:
+            writer.discard()
+        raise
     return {**manifest, "manifest_sha256": hashlib.sha256(data).hexdigest()}
 
 

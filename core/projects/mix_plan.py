@@ -229,6 +229,8 @@ def _check(sources: Sequence[MixSource], max_rows: int, unit: str, eval_rows_per
             raise MixError(f"{s.key}: unknown trait {s.trait!r}; use one of {', '.join(TRAITS)}")
         if not 0 < s.percentage <= 100:
             raise MixError(f"{s.key}: a percentage must be above 0 and at most 100")
+        if s.rows_available is not None and s.rows_available < 0:
+            raise MixError(f"{s.key}: rows_available must not be negative")
     for trait in {s.trait for s in sources}:
         if abs(_trait_percent(sources, trait) - 100) > PERCENT_TOLERANCE:
             raise MixError(f"the {trait} percentages add up to {_trait_percent(sources, trait):g}, not 100")

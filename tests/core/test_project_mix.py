@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.checksums import file_sha256
-from core.datasets import DatasetSpec, FieldMapping, iter_examples, load_examples
+from core.datasets import DatasetFormatError, DatasetSpec, FieldMapping, iter_examples, load_examples
 from core.projects.mix import (EVAL, MANIFEST, SAMPLES, TRAIN, MixError, MixSource, approx_token_count, build_mix,
                                estimate_tokens_per_row, plan_mix)
 from core.projects.mix_alloc import largest_remainder
@@ -285,9 +285,24 @@ def test_a_changed_file_is_noted_and_a_rebuild_replaces_the_previous_mix(four, t
         [TRAIN, EVAL, SAMPLES, MANIFEST])
 
 
-def test_the_sources_must_match_the_plan(four, tmp_path):
+def test_a_build_that_fails_midway_leaves_the_previous_mix_whole(four, tmp_path):
+    out = tmp_path / "mix"
+    build_mix(plan_mix(four, 100), four, out, seed=1)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    broken = Path(four[3].spec.name)
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    broken.write_text("\n".join(lines[:300] + ["{not json"] + lines[300:]) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetFormatError, match="line 301"):
+        build_mix(plan_mix(four, 800), four, out, seed=1)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temp file, no spool, same bytes
+
+
+def test_the_sources_must_match_the_plan_and_the_seed_be_a_natural_number(four, tmp_path):
     with pytest.raises(MixError, match="match"):
         build_mix(plan_mix(four, 10), four[:3], tmp_path / "mix", seed=1)
+    with pytest.raises(MixError, match="seed"):
+        build_mix(plan_mix(four, 10), four, tmp_path / "mix", seed=-1)
+    assert not (tmp_path / "mix").exists()
 
 
 # -- tokens --------------------------------------------------------------------------------------------------
