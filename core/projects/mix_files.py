@@ -40,11 +40,6 @@ def canonical_json(record: dict) -> bytes:
         return _STDLIB_ASCII.encode(record).encode("ascii")
 
 
-def content_hash(line: bytes) -> str:
-    """16 hex digits of the SHA-256 of a row's canonical JSON (its line without the newline)."""
-    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()[:16]
-
-
 class HashingWriter:
     """A temporary file beside its final name that counts and hashes what is written to it."""
 

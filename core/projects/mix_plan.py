@@ -135,17 +135,22 @@ def plan_mix(sources: Sequence[MixSource], max_rows: int, *, unit: str = "rows",
     requested = largest_remainder(row_weights(shares, tokens if unit == "tokens" else None), max_rows)
     held_out = _eval_rows(sources, available, eval_rows_per_trait)
     parts = [_contribution(want, have - held, upsample) for want, have, held in zip(requested, available, held_out)]
-    total = sum(rows for rows, _ in parts)
-    token_total = sum(rows * t for (rows, _), t in zip(parts, tokens)) if tokens else 0
+    row_shares, token_shares = _shares([rows for rows, _ in parts], tokens)
     plans = tuple(SourcePlan(
-        key=s.key, trait=s.trait, label=s.label, percentage=s.percentage, requested_rows=want, rows=rows,
-        eval_rows=held, available_rows=have, shortfall=want - rows, duplication_factor=dup,
-        share_of_rows=rows / total if total else 0.0,
-        share_of_tokens=(rows * tokens[i] / token_total if token_total else 0.0) if tokens else None,
-        tokens_per_row=tokens[i] if tokens else None)
-        for i, (s, want, have, held, (rows, dup)) in enumerate(zip(sources, requested, available, held_out, parts)))
+        key=s.key, trait=s.trait, label=s.label, percentage=s.percentage, requested_rows=requested[i],
+        rows=parts[i][0], eval_rows=held_out[i], available_rows=available[i], shortfall=requested[i] - parts[i][0],
+        duplication_factor=parts[i][1], share_of_rows=row_shares[i], share_of_tokens=token_shares[i],
+        tokens_per_row=tokens[i] if tokens else None) for i, s in enumerate(sources))
     return MixPlan(sources=plans, max_rows=max_rows, unit=unit, trait_shares=trait_shares, upsample=upsample,
                    eval_rows_per_trait=eval_rows_per_trait, warnings=tuple(plan_warnings(plans)))
+
+
+def _shares(rows: Sequence[int], tokens: Sequence[float] | None) -> tuple[list[float], list[float | None]]:
+    """Each source's share of the mix's rows, and of its tokens when the tokens per row are known."""
+    row_shares = normalised(rows)
+    if tokens is None:
+        return row_shares, [None] * len(rows)
+    return row_shares, normalised([n * t for n, t in zip(rows, tokens)])
 
 
 def plan_warnings(plans: Sequence[SourcePlan]) -> list[str]:

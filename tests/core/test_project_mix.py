@@ -16,6 +16,7 @@ from core.datasets import DatasetFormatError, DatasetSpec, FieldMapping, iter_ex
 from core.projects.mix import (EVAL, MANIFEST, SAMPLES, TRAIN, MixError, MixSource, approx_token_count, build_mix,
                                estimate_tokens_per_row, plan_mix)
 from core.projects.mix_alloc import largest_remainder
+from core.projects.mix_files import canonical_json
 from core.projects.mix_select import select_rows
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split()
@@ -303,6 +304,15 @@ def test_the_sources_must_match_the_plan_and_the_seed_be_a_natural_number(four, 
     with pytest.raises(MixError, match="seed"):
         build_mix(plan_mix(four, 10), four, tmp_path / "mix", seed=-1)
     assert not (tmp_path / "mix").exists()
+
+
+def test_rows_are_canonical_json_the_same_with_or_without_orjson():
+    tricky = {"instruction": 'quote " slash \\ tab \t nul \x00 del \x7f', "response": "é 中文 🙂 \u2028 </script>",
+              "trait": "general", "system": "\b\f"}
+    stdlib = json.dumps(tricky, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    assert canonical_json(tricky) == stdlib
+    lone = canonical_json({"instruction": "half \ud800 a pair"})  # not valid Unicode: escaped, not refused
+    assert json.loads(lone) == {"instruction": "half \ud800 a pair"} and lone.isascii()
 
 
 # -- tokens --------------------------------------------------------------------------------------------------
