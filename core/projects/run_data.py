@@ -10,10 +10,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from core.datasets.spec import DatasetSpec, FieldMapping
+from core.projects.mix_build import EVAL as EVAL_FILE, MANIFEST as MANIFEST_FILE, TRAIN as TRAIN_FILE
 
-TRAIN_FILE = "train.jsonl"
-EVAL_FILE = "eval.jsonl"
-MANIFEST_FILE = "manifest.json"
+__all__ = ["EVAL_FILE", "MANIFEST_FILE", "TRAIN_FILE", "load_eval_sets", "mix_spec"]
 
 
 def mix_spec(mix_dir: Path) -> DatasetSpec:
