@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.model_registry import Availability, availability
-from core.projects.spec import ProjectBody, ProjectValidationError, parse_project
+from core.projects.spec import ProjectBody, ProjectValidationError, parse_body, rule_errors
 from core.training_config import ConfigValidationError, parse_config
 from extensions import db
 from services.auth import audit
@@ -87,19 +87,18 @@ def _output_dir(body: ProjectBody, owner_id: int | None, create: bool) -> Path:
 def parse(data: Any, owner_id: int | None, *, as_caller: bool = True, create_dir: bool = True
           ) -> tuple[ProjectBody, Path]:
     """The body and its resolved output folder, or ServiceError listing every problem at once."""
-    errors: list[dict[str, str]] = []
-    body = folder = None
+    folder = None
     try:
-        body = parse_project(data, lambda key: dataset_problem(key, owner_id, as_caller=as_caller))
+        body = parse_body(data)
     except ProjectValidationError as exc:
-        errors += exc.errors
-    if body is not None:
-        errors += _model_errors(body) + _config_errors(body)
-        try:
-            folder = _output_dir(body, owner_id, create_dir)
-        except ServiceError as exc:
-            errors.append({"path": "output_dir", "message": exc.message, "hint": ""})
-    if errors or body is None or folder is None:
+        raise ServiceError("The project is not valid: " + str(exc), details=exc.errors) from None
+    errors = rule_errors(body, lambda key: dataset_problem(key, owner_id, as_caller=as_caller))
+    errors += _model_errors(body) + _config_errors(body)
+    try:
+        folder = _output_dir(body, owner_id, create_dir and not errors)
+    except ServiceError as exc:
+        errors.append({"path": "output_dir", "message": exc.message, "hint": ""})
+    if errors or folder is None:
         raise ServiceError("The project is not valid: " + "; ".join(f"{e['path']}: {e['message']}" for e in errors),
                            details=errors)
     return body, folder
