@@ -9,6 +9,7 @@ import time
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser import csp_violations, wait_js
 
@@ -43,7 +44,7 @@ def next_step(page, expected: int) -> None:
     wait_js(page, "(step) => document.querySelector('#project-wizard').dataset.step === step", str(expected))
 
 
-def test_wizard_creates_and_starts_a_project(browser, live_server, tiny_model_dir):
+def test_wizard_creates_and_starts_a_project(browser, live_server, tiny_model_dir, tmp_path):
     url = live_server.url
     dataset_id = ready_dataset(url)
     page = browser.new_page()
@@ -87,6 +88,7 @@ def test_wizard_creates_and_starts_a_project(browser, live_server, tiny_model_di
     wait_js(page, "document.querySelector('#output-resolved').textContent.endsWith('colours-and-sums')")
     next_step(page, 5)
 
+    page.click("#config-toggle")
     page.fill("#p-config", json.dumps(CHEAP))
     page.click("#preview-refresh")
     wait_js(page, "!document.querySelector('#preview-table').hidden", timeout=60000)
@@ -102,6 +104,7 @@ def test_wizard_creates_and_starts_a_project(browser, live_server, tiny_model_di
         assert shown[source["key"]].startswith(f"{source['rows']:,}"), (shown, source)
     assert text(page, '[data-field="total-rows"]').startswith(str(preview["total_rows"]))
     assert preview["total_rows"] == 24
+    page.screenshot(path=str(tmp_path / "preview.png"), full_page=True)
     next_step(page, 6)
 
     assert "Colours and sums" in text(page, "#create-summary")
@@ -113,14 +116,18 @@ def test_wizard_creates_and_starts_a_project(browser, live_server, tiny_model_di
     general = project["traits"][1]["datasets"][0]
     assert (general["dataset_id"], general["percentage"]) == (dataset_id, 100.0)
 
-    page.click("#start-training")
-    page.wait_for_url(f"{url}/projects/{project['id']}")
+    try:
+        with page.expect_navigation(url=f"{url}/projects/{project['id']}", timeout=60000):
+            page.click("#start-training")
+    except PlaywrightTimeout:
+        raise AssertionError(f"no project page: {text(page, '#wizard-error')}") from None
     wait_js(page, "document.querySelector('#project-page').dataset.loaded === '1'")
     wait_js(page, "['queued', 'running', 'completed'].includes(document.querySelector('#project-status').textContent)")
     wait_js(page, "document.querySelector('#project-page').dataset.historyLoaded === '1'")
     assert page.is_visible("#manifest")
     assert text(page, "#manifest-sha") == requests.get(f"{url}/api/projects/{project['id']}",
                                                         timeout=30).json()["project"]["manifest_sha256"]
+    page.screenshot(path=str(tmp_path / "project.png"), full_page=True)
     page.goto(f"{url}/projects")
     page.wait_for_selector(f'tr[data-project-id="{project["id"]}"]')
     page.close()

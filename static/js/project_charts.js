@@ -26,8 +26,10 @@ export function createCharts() {
     let ds = chart.data.datasets.find((d) => d.metricKey === key);
     if (!ds) {
       const color = PALETTE[chart.data.datasets.length % PALETTE.length];
-      ds = { label, metricKey: key, data: [], pointRadius: 1.5, borderWidth: 1.5, borderColor: color,
-             backgroundColor: color, borderDash: key === "loss" ? [4, 3] : undefined };
+      // Held-out evaluations are few (one per eval step): big points, so that a single one shows.
+      const train = key === "loss";
+      ds = { label, metricKey: key, data: [], pointRadius: train ? 1 : 3.5, borderWidth: 1.5, borderColor: color,
+             backgroundColor: color, borderDash: train ? [4, 3] : undefined };
       chart.data.datasets.push(ds);
     }
     return ds;

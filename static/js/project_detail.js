@@ -133,6 +133,7 @@ if (socket) {
     $("#project-log").textContent = "";
     (h.logs || []).forEach(addLog);
     setStatus(h.session.status, h.session.error);
+    $("#run-output").textContent = h.session.output_dir || "";
     setProgress({ ...h.session, ...(h.session.progress || {}) });
     const waiting = h.session.waiting_reason;
     $("#project-waiting").textContent = waiting ? `Queued: ${waiting}` : "";

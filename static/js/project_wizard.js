@@ -91,7 +91,11 @@ function showDetails(details, message) {
     first = Math.min(first, stepOf(path));
     const text = d.hint ? `${d.message}. ${d.hint}` : d.message;
     const node = path ? fieldFor(path) : null;
-    if (node) { node.textContent = node.hidden ? text : `${node.textContent} ${text}`; node.hidden = false; }
+    if (node) {
+      node.textContent = node.hidden ? text : `${node.textContent} ${text}`;
+      node.hidden = false;
+      if (node.closest("details")) node.closest("details").open = true;
+    }
     else unplaced.push(path ? `${path}: ${text}` : text);
   }
   if (message || unplaced.length) {
