@@ -34,17 +34,21 @@ function draw(preview) {
 }
 
 // Resolves to the preview, or rejects with the API's error (its details name the fields).
+let latest = 0;  // only the newest request draws: an older answer may arrive last
+
 export async function runPreview(body) {
+  const ticket = ++latest;
   statusBox.textContent = "Computing the mix…";
   table.hidden = true;
   try {
     const { preview } = await post("/api/projects/preview", body);
+    if (ticket !== latest) return preview;
     draw(preview);
     statusBox.textContent = "";
     table.dataset.loaded = String(Date.now());
     return preview;
   } catch (error) {
-    statusBox.textContent = "";
+    if (ticket === latest) statusBox.textContent = "";
     throw error;
   }
 }
