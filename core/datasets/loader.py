@@ -73,6 +73,25 @@ def _file_rows(spec: DatasetSpec) -> tuple[Iterator[dict], list[str] | None]:
     return iter(reader), reader.columns
 
 
+def iter_examples(spec: DatasetSpec) -> Iterator[dict]:
+    """Every usable row of ``spec``, normalised, in the dataset's own order, one at a time.
+
+    The position of a row in this stream is its *row index* (what a mix
+    manifest records): rows whose instruction is empty are skipped and take no
+    index. Missing files, unknown built-ins and unmappable columns raise here,
+    before the first row is asked for, so callers fail early.
+    """
+    if spec.kind == "builtin":
+        builtin = get_builtin(spec.name)
+        mapping = spec.mapping if spec.mapping.is_usable() else builtin.mapping
+        return _normalised(builtin_rows(spec.name, spec.split), mapping, builtin.extra_keys)
+    if spec.kind == "file":
+        raw, columns = _file_rows(spec)
+        raw, mapping = _with_mapping(raw, spec.mapping, columns, Path(spec.name).name)
+        return _normalised(raw, mapping, ())
+    return _hub_examples(spec)
+
+
 def load_examples(spec: DatasetSpec, max_samples: int | None = None, seed: int = 3407) -> list[dict]:
     """Rows ``{"instruction", "response"}`` (+ ``system`` when given per row, + the built-in's extra keys).
 
@@ -83,25 +102,18 @@ def load_examples(spec: DatasetSpec, max_samples: int | None = None, seed: int =
     """
     if max_samples is not None and max_samples <= 0:
         return []
-    if spec.kind == "builtin":
-        builtin = get_builtin(spec.name)
-        mapping = spec.mapping if spec.mapping.is_usable() else builtin.mapping
-        rows = _normalised(builtin_rows(spec.name, spec.split), mapping, builtin.extra_keys)
-    elif spec.kind == "file":
-        raw, columns = _file_rows(spec)
-        raw, mapping = _with_mapping(raw, spec.mapping, columns, Path(spec.name).name)
-        rows = _normalised(raw, mapping, ())
-    else:
-        return _hub_examples(spec, max_samples, seed)
-    return list(rows) if max_samples is None else seeded_sample(rows, max_samples, seed)
+    if max_samples is None:
+        return list(iter_examples(spec))
+    if spec.kind == "hub":
+        # Arrow random access: shuffle the indices only, read rows until N usable ones are found.
+        return list(itertools.islice(_hub_examples(spec, shuffle_seed=seed), max_samples))
+    return seeded_sample(iter_examples(spec), max_samples, seed)
 
 
-def _hub_examples(spec: DatasetSpec, max_samples: int | None, seed: int) -> list[dict]:
+def _hub_examples(spec: DatasetSpec, shuffle_seed: int | None = None) -> Iterator[dict]:
     dataset = load_hub_dataset(spec)
     columns = list(dataset.column_names)
-    if max_samples is not None:
-        # Arrow random access: shuffle the indices only, read rows until N usable ones are found.
-        dataset = dataset.shuffle(seed=seed)
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(seed=shuffle_seed)
     raw, mapping = _with_mapping(iter(dataset), spec.mapping, columns, spec.name)
-    rows = _normalised(raw, mapping, ())
-    return list(rows) if max_samples is None else list(itertools.islice(rows, max_samples))
+    return _normalised(raw, mapping, ())
