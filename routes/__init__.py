@@ -36,6 +36,8 @@ def register_blueprints(app: Flask) -> None:
     from routes.openai_v1 import bp as openai_v1_bp
     from routes.projects import bp as projects_bp
     from routes.project_pages import bp as project_pages_bp
+    from routes.settings import bp as settings_bp
+    from routes.settings_pages import bp as settings_pages_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(login_bp)
@@ -43,6 +45,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_pages_bp)
     app.register_blueprint(admin_bp, url_prefix="/api/admin")
     app.register_blueprint(admin_pages_bp)
+    app.register_blueprint(settings_bp, url_prefix="/api/settings")
+    app.register_blueprint(settings_pages_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(system_bp, url_prefix="/api/system")
     app.register_blueprint(models_bp, url_prefix="/api/models")

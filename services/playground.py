@@ -24,6 +24,7 @@ from services.generation_input import (clean_prompt, clean_reference, clean_sett
 from services.inference_client import InferenceClient
 from services.models.exports import ExportJob, TestRun
 from services.models.training import TrainingSession
+from services.output_base import output_roots
 from services.session_models import base_model_path, session_settings, session_source
 from services.storage import UnsafePathError, resolve_inside
 
@@ -92,8 +93,11 @@ class Playground:
         return get_training_service().get(session_id)
 
     def _from_path(self, model_path: str) -> dict[str, Any]:
-        for key in ("OUTPUT_FOLDER", "EXPORT_FOLDER", "MODEL_CACHE"):
-            root = Path(self.app.config[key]).resolve()
+        # (root, whether what lies there belongs to someone): output roots and exports do, the model cache not
+        roots = [(root, True) for root in output_roots()] + [
+            (Path(self.app.config["EXPORT_FOLDER"]).resolve(), True),
+            (Path(self.app.config["MODEL_CACHE"]).resolve(), False)]
+        for root, owned_files in roots:
             candidate = Path(model_path)
             relative = candidate.resolve().relative_to(root).as_posix() if candidate.is_absolute() and \
                 root in candidate.resolve().parents else (None if candidate.is_absolute() else model_path)
@@ -109,7 +113,7 @@ class Playground:
                 spec = {"kind": "hf", "path": str(path)}
             else:
                 continue
-            if key != "MODEL_CACHE" and not self._path_visible(path):
+            if owned_files and not self._path_visible(path):
                 continue
             return {"id": f"path:{model_path}", "kind": spec["kind"], "spec": spec, "system_prompt": None,
                     "session_id": None}

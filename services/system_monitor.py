@@ -110,10 +110,31 @@ class SystemMonitor:
             }
 
 
+def data_folders() -> list[str]:
+    """The folders whose disk is reported: uploads, every output root (a custom output base too), exports."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from extensions import db
+    from services.output_base import output_roots
+
+    try:
+        outputs = [str(root) for root in output_roots()]
+    except SQLAlchemyError:  # the factory builds the monitor before the first migration: no base is set yet
+        db.session.rollback()
+        outputs = [current_app.config["OUTPUT_FOLDER"]]
+    return [current_app.config["UPLOAD_FOLDER"], *outputs, current_app.config["EXPORT_FOLDER"]]
+
+
 def get_monitor() -> SystemMonitor:
     """The app's monitor, created on first use (not in the factory: psutil priming is I/O)."""
     monitor = current_app.extensions.get("tunewright.system_monitor")
     if monitor is None:
-        folders = [current_app.config[key] for key in ("UPLOAD_FOLDER", "OUTPUT_FOLDER", "EXPORT_FOLDER")]
-        monitor = current_app.extensions.setdefault("tunewright.system_monitor", SystemMonitor(folders))
+        monitor = current_app.extensions.setdefault("tunewright.system_monitor", SystemMonitor(data_folders()))
     return monitor
+
+
+def refresh_data_folders() -> None:
+    """Called when the output base changes: the running monitor reports the new base's disk too."""
+    monitor = current_app.extensions.get("tunewright.system_monitor")
+    if monitor is not None:
+        monitor.data_folders = data_folders()

@@ -9,16 +9,25 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from core.datasets.loader import DETECT_ROWS
 from core.datasets.spec import DatasetSpec, FieldMapping
+from core.projects.mix_build import EVAL as EVAL_FILE, MANIFEST as MANIFEST_FILE, TRAIN as TRAIN_FILE
 
-TRAIN_FILE = "train.jsonl"
-EVAL_FILE = "eval.jsonl"
-MANIFEST_FILE = "manifest.json"
+__all__ = ["EVAL_FILE", "MANIFEST_FILE", "TRAIN_FILE", "load_eval_sets", "mix_spec"]
 
 
 def mix_spec(mix_dir: Path) -> DatasetSpec:
-    return DatasetSpec("file", str(mix_dir / TRAIN_FILE), format="jsonl",
-                       mapping=FieldMapping(instruction="instruction", response="response"))
+    """The training rows. Rows keep a ``system`` key only when their source had one; the loader checks a
+    mapping's columns against the first rows, so ``system`` is mapped when those rows show it (the file is a
+    shuffle of the whole mix: a source with system prompts shows up there unless it is a sliver of the mix)."""
+    path = mix_dir / TRAIN_FILE
+    head = []
+    if path.is_file():
+        with path.open(encoding="utf-8") as handle:
+            head = [json.loads(line) for line, _ in zip(handle, range(DETECT_ROWS)) if line.strip()]
+    system = "system" if any("system" in row for row in head) else None
+    return DatasetSpec("file", str(path), format="jsonl",
+                       mapping=FieldMapping(instruction="instruction", response="response", system=system))
 
 
 def load_eval_sets(path: Path) -> dict[str, list[dict]]:

@@ -159,17 +159,26 @@ class ProjectValidationError(ValueError):
         self.errors = errors
 
 
-def parse_project(data: Any, dataset_problem: Callable[[str], str | None]) -> ProjectBody:
-    """The validated body, or ProjectValidationError listing every problem (schema first: trait rules need a
-    body of the right shape)."""
+def parse_body(data: Any) -> ProjectBody:
+    """The body's shape and ranges (every schema error at once); the rules need a body of the right shape."""
     if not isinstance(data, dict):
         raise ProjectValidationError([_error("", "the project must be a JSON object")])
     try:
-        body = ProjectBody.model_validate(data)
+        return ProjectBody.model_validate(data)
     except ValidationError as exc:
         raise ProjectValidationError([
             _error(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]) from None
-    errors = trait_errors(body.traits, dataset_problem) + _weight_errors(body)
+
+
+def rule_errors(body: ProjectBody, dataset_problem: Callable[[str], str | None]) -> list[dict[str, str]]:
+    """Every broken trait and weight rule of a well-shaped body."""
+    return trait_errors(body.traits, dataset_problem) + _weight_errors(body)
+
+
+def parse_project(data: Any, dataset_problem: Callable[[str], str | None]) -> ProjectBody:
+    """The validated body, or ProjectValidationError listing every problem."""
+    body = parse_body(data)
+    errors = rule_errors(body, dataset_problem)
     if errors:
         raise ProjectValidationError(errors)
     return body

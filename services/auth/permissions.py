@@ -42,6 +42,11 @@ ENDPOINT_SCOPES = {
     "auth.revoke_token": None,
     # Deleting the account deletes all its data: no less than deleting one dataset needs.
     "auth.delete_account": "train",
+    # The Output Directory Base is the whole studio's: changing it is an administrator's. Testing whether the
+    # current base is writable only reads (the probe file is removed); testing another path is admin-only, which
+    # the service checks because the body decides it.
+    "settings.update": "admin",
+    "settings.test_writable": "read",
 }
 
 

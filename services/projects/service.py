@@ -4,6 +4,7 @@ queue, monitor, charts, registry), whose dataset is the project's frozen mix (``
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import shutil
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.model_registry import Availability, availability
-from core.projects.spec import ProjectBody, ProjectValidationError, parse_project
+from core.projects.spec import ProjectBody, ProjectValidationError, parse_body, rule_errors
 from core.training_config import ConfigValidationError, parse_config
 from extensions import db
 from services.auth import audit
@@ -86,19 +87,18 @@ def _output_dir(body: ProjectBody, owner_id: int | None, create: bool) -> Path:
 def parse(data: Any, owner_id: int | None, *, as_caller: bool = True, create_dir: bool = True
           ) -> tuple[ProjectBody, Path]:
     """The body and its resolved output folder, or ServiceError listing every problem at once."""
-    errors: list[dict[str, str]] = []
-    body = folder = None
+    folder = None
     try:
-        body = parse_project(data, lambda key: dataset_problem(key, owner_id, as_caller=as_caller))
+        body = parse_body(data)
     except ProjectValidationError as exc:
-        errors += exc.errors
-    if body is not None:
-        errors += _model_errors(body) + _config_errors(body)
-        try:
-            folder = _output_dir(body, owner_id, create_dir)
-        except ServiceError as exc:
-            errors.append({"path": "output_dir", "message": exc.message, "hint": ""})
-    if errors or body is None or folder is None:
+        raise ServiceError("The project is not valid: " + str(exc), details=exc.errors) from None
+    errors = rule_errors(body, lambda key: dataset_problem(key, owner_id, as_caller=as_caller))
+    errors += _model_errors(body) + _config_errors(body)
+    try:
+        folder = _output_dir(body, owner_id, create_dir and not errors)
+    except ServiceError as exc:
+        errors.append({"path": "output_dir", "message": exc.message, "hint": ""})
+    if errors or folder is None:
         raise ServiceError("The project is not valid: " + "; ".join(f"{e['path']}: {e['message']}" for e in errors),
                            details=errors)
     return body, folder
@@ -192,7 +192,6 @@ def _refuse_while_active(project: Project, verb: str) -> None:
 
 def preview(data_or_id: Any) -> dict[str, Any]:
     """Rows, shares of rows and tokens, duplication and shortfalls per dataset, before anything is written."""
-    from core.projects.mix import plan_mix
     from services.projects.tokens import token_counter
 
     if isinstance(data_or_id, int):
@@ -203,10 +202,17 @@ def preview(data_or_id: Any) -> dict[str, Any]:
     body, _ = parse(data, owner, create_dir=False)
     sources = mix_sources(body, owner)
     count, note = token_counter(body.base_model)
-    plan = plan_mix(sources, body.max_rows, unit=body.mix.unit, trait_weights=body.mix.trait_weights,
-                    tokens_per_row=_tokens_per_row(sources, count, body.mix.seed), upsample=body.mix.upsample,
-                    eval_rows_per_trait=body.mix.eval_rows_per_trait)
+    with _readable():
+        plan = _plan(body, sources, _tokens_per_row(sources, count, body.mix.seed))
     return {**plan.to_dict(), "tokens_note": note}
+
+
+def _plan(body: ProjectBody, sources: list, tokens: dict[str, float] | None):
+    from core.projects.mix import plan_mix
+
+    return plan_mix(sources, body.max_rows, unit=body.mix.unit, trait_weights=body.mix.trait_weights,
+                    tokens_per_row=tokens, upsample=body.mix.upsample,
+                    eval_rows_per_trait=body.mix.eval_rows_per_trait)
 
 
 def _tokens_per_row(sources: list, count, seed: int) -> dict[str, float]:
@@ -215,9 +221,22 @@ def _tokens_per_row(sources: list, count, seed: int) -> dict[str, float]:
     return {s.key: estimate_tokens_per_row(s.spec, count, sample=PREVIEW_TOKEN_SAMPLE, seed=seed) for s in sources}
 
 
+@contextlib.contextmanager
+def _readable():
+    """A dataset that cannot be read or mixed (a bad row, a Hub dataset gone offline, an empty source) is the
+    user's to fix: a 400 naming it, never a 500."""
+    from core.datasets import DatasetFormatError, DatasetUnavailableError
+    from core.projects.mix import MixError
+
+    try:
+        yield
+    except (MixError, DatasetFormatError, DatasetUnavailableError) as exc:
+        raise ServiceError(f"The mix cannot be built: {exc}") from None
+
+
 def start(project_id: int, priority: str = "normal") -> Project:
     """Check everything again, freeze the mix into the new run's folder, then queue the run."""
-    from core.projects.mix import build_mix, plan_mix
+    from core.projects.mix import build_mix
     from services.projects.tokens import token_counter
     from services.training import get_training_service
 
@@ -230,12 +249,14 @@ def start(project_id: int, priority: str = "normal") -> Project:
         session_id = uuid.uuid4().hex[:12]
     run_dir = resolve_inside(folder, session_id)
     sources = mix_sources(body, project.owner_id)
-    tokens = _tokens_per_row(sources, token_counter(body.base_model)[0], body.mix.seed) \
-        if body.mix.unit == "tokens" else None
-    plan = plan_mix(sources, body.max_rows, unit=body.mix.unit, trait_weights=body.mix.trait_weights,
-                    tokens_per_row=tokens, upsample=body.mix.upsample,
-                    eval_rows_per_trait=body.mix.eval_rows_per_trait)
-    manifest = build_mix(plan, sources, run_dir / "mix", body.mix.seed)
+    with _readable():
+        tokens = _tokens_per_row(sources, token_counter(body.base_model)[0], body.mix.seed) \
+            if body.mix.unit == "tokens" else None
+        try:
+            manifest = build_mix(_plan(body, sources, tokens), sources, run_dir / "mix", body.mix.seed)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)  # a half-built mix is nobody's
+            raise
     previous = (project.session_id, list(project.runs or []), project.manifest_sha256, project.validation)
     project.session_id, project.runs = session_id, [*previous[1], session_id]
     project.manifest_sha256, project.validation, project.status = manifest["manifest_sha256"], None, "started"

@@ -25,6 +25,7 @@ from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models.exports import ExportJob
 from services.models.registry import ModelAlias, ModelVersion, RegisteredModel
 from services.models.training import TrainingSession
+from services.output_base import output_roots
 from services.registry import lineage as lineage_of
 from services.registry.digest import content_digest
 from services.registry.status import VersionStatus, check_transition
@@ -39,9 +40,9 @@ EXPORT_RESULTS = {"adapter": ("lora_adapter", "gguf"), "gguf": ("gguf", "gguf"),
 
 
 def inside_data_folders(path: Path) -> Path | None:
-    """The resolved path when it lies inside ``outputs/`` or ``exports/`` (no symlink out), else None: the
-    registry only ever hands out or deletes files there."""
-    roots = [Path(current_app.config[key]).resolve() for key in ("OUTPUT_FOLDER", "EXPORT_FOLDER")]
+    """The resolved path when it lies inside an output root (``outputs/``, the Output Directory Base) or
+    ``exports/`` (no symlink out), else None: the registry only ever hands out or deletes files there."""
+    roots = [*output_roots(), Path(current_app.config["EXPORT_FOLDER"]).resolve()]
     target = path.resolve()
     if path.is_symlink() or not any(root in target.parents for root in roots):
         return None

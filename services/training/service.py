@@ -27,6 +27,7 @@ from services.auth.scope import new_owner_id, owned, visible_owner
 from services.errors import ConflictError, NotFoundError, ServiceError
 from services.models.base import utcnow
 from services.models.training import TrainingSession
+from services.output_base import output_roots
 from services.storage import check_free_disk, resolve_inside
 from services.training import records
 from services.training.fair_queue import Queued, Waiting, pick_next, queue_order
@@ -106,13 +107,15 @@ class TrainingService:
         return detail
 
     def session_folder(self, session: TrainingSession) -> Path:
-        """The session's output folder: where its row says (``outputs/u<owner>/<id>`` or, made before accounts,
-        ``outputs/<id>``), refused unless it lies inside the outputs folder."""
-        root = Path(self.app.config["OUTPUT_FOLDER"]).resolve()
+        """The session's output folder: where its row says (``outputs/u<owner>/<id>``, ``outputs/<id>`` made
+        before accounts, or a folder named after it under the Output Directory Base), refused unless it lies
+        inside one of the output roots."""
         stored = Path(session.output_dir).resolve()
-        if stored.name == session.id and root in stored.parents:
-            return resolve_inside(root, stored.relative_to(root).as_posix())
-        return resolve_inside(root, session.id)
+        if stored.name == session.id:
+            for root in output_roots():
+                if root in stored.parents:
+                    return resolve_inside(root, stored.relative_to(root).as_posix())
+        return resolve_inside(self.app.config["OUTPUT_FOLDER"], session.id)
 
     def sessions_using_dataset(self, dataset_id: int) -> list[str]:
         rows = db.session.execute(select(TrainingSession).where(

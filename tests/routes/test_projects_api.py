@@ -144,7 +144,7 @@ def test_a_project_trains_on_the_embedded_default_with_per_trait_eval_and_valida
         assert time.monotonic() < deadline, current
         time.sleep(0.5)
     assert current["status"] == "completed", current["error"]
-    detail = client.get(f"/api/sessions/{session_id}").json
+    detail = client.get(f"/api/training/sessions/{session_id}").json
     text = json.dumps(detail)
     assert "eval_reasoning_loss" in text and "eval_general_loss" in text
     assert current["validation"]["passed"] is True, current["validation"]

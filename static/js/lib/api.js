@@ -42,6 +42,7 @@ export async function request(method, url, body) {
 export const get = (url) => request("GET", url);
 export const post = (url, body) => request("POST", url, body === undefined ? {} : body);
 export const patch = (url, body) => request("PATCH", url, body);
+export const put = (url, body) => request("PUT", url, body);
 export const del = (url, body) => request("DELETE", url, body);
 
 // Upload with progress (fetch cannot report upload progress; XMLHttpRequest can).
