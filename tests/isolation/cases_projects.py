@@ -7,11 +7,14 @@ from tests.isolation.registry import case
 
 def project(app, owner_id):
     from extensions import db
+    from services.auth.folders import owner_folder
     from services.models.projects import Project
 
     with app.app_context():
+        # Inside the owner's area of the output base, where resolve_output_dir accepts a project's folder.
+        folder = owner_folder(app.config["OUTPUT_FOLDER"], owner_id) / f"p{owner_id}"
         row = Project(owner_id=owner_id, name=f"p{owner_id}", base_model="HuggingFaceTB/SmolLM2-135M-Instruct",
-                      training_type="standard", max_rows=8, output_dir=app.config["OUTPUT_FOLDER"], runs=[],
+                      training_type="standard", max_rows=8, output_dir=str(folder), runs=[],
                       traits=[{"trait_type": "reasoning", "datasets": [{"source": "builtin:arithmetic",
                                                                         "percentage": 100.0}]}],
                       mix={}, config={}, status="draft")
