@@ -35,6 +35,7 @@ def register_blueprints(app: Flask) -> None:
     from routes.deploy import bp as deploy_bp
     from routes.openai_v1 import bp as openai_v1_bp
     from routes.projects import bp as projects_bp
+    from routes.project_pages import bp as project_pages_bp
     from routes.settings import bp as settings_bp
     from routes.settings_pages import bp as settings_pages_bp
 
@@ -56,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(deploy_bp, url_prefix="/api/registry")
     app.register_blueprint(openai_v1_bp, url_prefix="/v1")
     app.register_blueprint(projects_bp, url_prefix="/api/projects")
+    app.register_blueprint(project_pages_bp)
     app.register_blueprint(dataset_pages_bp)
     app.register_blueprint(datasets_bp, url_prefix="/api/datasets")
     app.register_blueprint(prompt_templates_bp, url_prefix="/api/prompt-templates")

@@ -11,6 +11,7 @@ def project(app, owner_id):
     from services.models.projects import Project
 
     with app.app_context():
+        # Inside the owner's area of the output base, where resolve_output_dir accepts a project's folder.
         folder = owner_folder(app.config["OUTPUT_FOLDER"], owner_id) / f"p{owner_id}"
         row = Project(owner_id=owner_id, name=f"p{owner_id}", base_model="HuggingFaceTB/SmolLM2-135M-Instruct",
                       training_type="standard", max_rows=8, output_dir=str(folder), runs=[],
@@ -30,3 +31,4 @@ case("projects.validate", project, methods=("POST",), owner_statuses=(409,))
 case("projects.update", project, methods=("PATCH",), body={"description": "changed"})
 case("projects.start", project, methods=("POST",), owner_statuses=(400, 409))
 case("projects.delete", project, methods=("DELETE",))
+case("project_pages.detail", project)
