@@ -40,6 +40,9 @@ def test_grpo_reports_loss_per_trait_in_sft_and_reward_per_trait_in_grpo(tiny_mo
 def test_sft_methods_report_loss_per_trait_during_and_after(tiny_model_dir, tmp_path):
     metrics = run("standard", tiny_model_dir, tmp_path, standard={"full_finetune": False},
                   training={"batch_size": 2, "save_steps": 2})
-    losses = [e for e in metrics if "eval_general_loss" in e["metrics"]]
+    by_step: dict[int, dict] = {}
+    for event in metrics:  # one log per trait at a step: the studio merges them into the step's row
+        by_step.setdefault(event["step"], {}).update(event["metrics"])
+    losses = {step: values for step, values in by_step.items() if "eval_general_loss" in values}
     assert len(losses) >= 2  # at the checkpoint interval and once more after the last step
-    assert all(e["metrics"]["eval_reasoning_loss"] > 0 for e in losses)
+    assert all(values["eval_reasoning_loss"] > 0 and values["eval_general_loss"] > 0 for values in losses.values())
