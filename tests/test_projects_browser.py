@@ -104,6 +104,7 @@ def test_wizard_creates_and_starts_a_project(browser, live_server, tiny_model_di
         assert shown[source["key"]].startswith(f"{source['rows']:,}"), (shown, source)
     assert text(page, '[data-field="total-rows"]').startswith(str(preview["total_rows"]))
     assert preview["total_rows"] == 24
+    assert text(page, "#preview-tokens-note").startswith("Tokens counted with the tokenizer of")
     page.screenshot(path=str(tmp_path / "preview.png"), full_page=True)
     next_step(page, 6)
 

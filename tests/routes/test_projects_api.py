@@ -99,7 +99,7 @@ def test_preview_before_and_after_create(client, tiny_model_dir):
     plan = preview.json["preview"]
     rows = {s["key"]: s["rows"] for s in plan["sources"]}
     assert rows == {"builtin:arithmetic": 10, f"dataset:{general}": 10}
-    assert "tokenizer" in plan["tokens_note"]
+    assert plan["tokens_note"].startswith("Tokens counted with the tokenizer of"), plan["tokens_note"]
     assert all(s["share_of_tokens"] is not None for s in plan["sources"])
     project = client.post("/api/projects", json=data).json["project"]
     again = client.get(f"/api/projects/{project['id']}/preview").json["preview"]
@@ -115,7 +115,7 @@ def test_a_short_dataset_reports_its_shortfall(client, tiny_model_dir):
 
 
 @pytest.mark.slow
-def test_a_project_trains_on_the_embedded_default_with_per_trait_eval_and_validates(client):
+def test_a_project_trains_on_the_embedded_default_with_per_trait_eval_and_validates(client, app):
     """Reasoning = the built-in arithmetic set, general = an uploaded file; SmolLM2-135M, LoRA, a few steps."""
     from core.default_model import DEFAULT_MODEL_ID
 
@@ -149,6 +149,18 @@ def test_a_project_trains_on_the_embedded_default_with_per_trait_eval_and_valida
     assert "eval_reasoning_loss" in text and "eval_general_loss" in text
     assert current["validation"]["passed"] is True, current["validation"]
     assert Path(current["output_dir"]).resolve() in (run_dir / "standard_model").resolve().parents
+
+    import hashlib
+
+    from extensions import db
+    from services.models.registry import ModelVersion
+
+    with app.app_context():  # the registry's lineage names the frozen mix by its manifest's hash
+        version = db.session.query(ModelVersion).filter_by(session_id=session_id).one()
+        data = version.lineage["datasets"][0]
+    assert data["source"] == f"project:{project['id']}"
+    assert data["sha256"] == hashlib.sha256((run_dir / "mix" / "manifest.json").read_bytes()).hexdigest()
+    assert data["sha256"] == current["manifest_sha256"]
 
     weights = run_dir / "standard_model" / "model.safetensors"
     weights.unlink()
