@@ -1,7 +1,9 @@
 """Shared bench helpers: an app on temporary folders that reuses the prepared default model."""
 from __future__ import annotations
 
+import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -11,6 +13,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+WORDS = ("the model reads each example and learns to answer questions about numbers words code and "
+         "science with short clear reasoning before the final result is given").split()
+
+
+def write_jsonl(path: Path, rows) -> None:
+    """Generated rows as JSON Lines, written in blocks (one write per row is several times slower)."""
+    with open(path, "w", encoding="utf-8") as f:
+        block = []
+        for row in rows:
+            block.append(json.dumps(row))
+            if len(block) == 10_000:
+                f.write("\n".join(block) + "\n")
+                block = []
+        if block:
+            f.write("\n".join(block) + "\n")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def model_cache() -> str:

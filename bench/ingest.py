@@ -11,23 +11,21 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-WORDS = ("the model reads each example and learns to answer questions about numbers words code and "
-         "science with short clear reasoning before the final result is given").split()
+from _common import ROOT, WORDS, peak_rss_mb, write_jsonl
 
 
 def generate(path: Path, rows: int, seed: int = 0) -> None:
     """Alpaca-like rows of ~300 bytes, with a few duplicates and empty inputs like real data."""
     rng = random.Random(seed)
-    with open(path, "w", encoding="utf-8") as f:
-        block, previous = [], None
+
+    def rows_of():
+        previous = None
         for i in range(rows):
             if previous is not None and i % 997 == 0:
                 row = previous  # a duplicate now and then
@@ -37,16 +35,9 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
                        "output": " ".join(rng.choices(WORDS, k=16)) + ".", "category": rng.choice(
                            ("math", "code", "general", "science"))}
             previous = row
-            block.append(json.dumps(row))
-            if len(block) == 10_000:
-                f.write("\n".join(block) + "\n")
-                block = []
-        if block:
-            f.write("\n".join(block) + "\n")
+            yield row
 
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    write_jsonl(path, rows_of())
 
 
 def measure(kind: str, path: str) -> dict:

@@ -20,29 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-WORDS = ("the model reads each example and learns to answer questions about numbers words code and "
-         "science with short clear reasoning before the final result is given").split()
+from _common import ROOT, WORDS, peak_rss_mb, write_jsonl
+
 SOURCES = (("reasoning", 500_000), ("coding", 400_000), ("general", 300_000))
 
 
 def generate(path: Path, rows: int, seed: int) -> None:
     """Short instruction/response rows (~150 bytes), unique by their number."""
     rng = random.Random(seed)
-    with open(path, "w", encoding="utf-8") as f:
-        block = []
-        for i in range(rows):
-            block.append(json.dumps({"instruction": f"{i}: " + " ".join(rng.choices(WORDS, k=10)) + "?",
-                                     "response": " ".join(rng.choices(WORDS, k=10)) + "."}))
-            if len(block) == 10_000:
-                f.write("\n".join(block) + "\n")
-                block = []
-        if block:
-            f.write("\n".join(block) + "\n")
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    write_jsonl(path, ({"instruction": f"{i}: " + " ".join(rng.choices(WORDS, k=10)) + "?",
+                        "response": " ".join(rng.choices(WORDS, k=10)) + "."} for i in range(rows)))
 
 
 def cpu_seconds() -> float:

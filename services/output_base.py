@@ -150,14 +150,7 @@ def set_output_base(path: str) -> Path:
     if folder.exists() and not folder.is_dir():
         raise ServiceError(f"{folder} is a file, not a folder.")
     _check_separate(folder)
-    if not folder.exists():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ServiceError(f"{folder} does not exist and cannot be created: {exc.strerror or exc}.") from None
-    writable, detail = probe_writable(folder)
-    if not writable:
-        raise ServiceError(detail)
+    _writable_folder(folder, create=True, label="")
     previous = output_base()
     if folder == default_output_base():
         delete_setting(SETTING_KEY)
@@ -239,12 +232,19 @@ def resolve_output_dir(requested: str | None, owner_id: int | None, *, default_n
         raise ServiceError(f"output_dir must be a folder inside {area}, not the area itself.")
     if target.exists() and not target.is_dir():
         raise ServiceError(f"output_dir {target} is a file, not a folder.")
-    if create and not target.exists():
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ServiceError(f"output_dir {target} cannot be created: {exc.strerror or exc}.") from None
-    writable, detail = probe_writable(target)
-    if not writable:
-        raise ServiceError(f"output_dir: {detail}")
+    _writable_folder(target, create=create, label="output_dir")
     return target
+
+
+def _writable_folder(folder: Path, *, create: bool, label: str) -> None:
+    """Create ``folder`` when asked and missing, then prove it writable; a ServiceError says why not."""
+    prefix = f"{label} " if label else ""
+    if create and not folder.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServiceError(f"{prefix}{folder} does not exist and cannot be created: "
+                               f"{exc.strerror or exc}.") from None
+    writable, detail = probe_writable(folder)
+    if not writable:
+        raise ServiceError(f"{label}: {detail}" if label else detail)
