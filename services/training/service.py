@@ -470,10 +470,15 @@ class TrainingService:
         config = parse_config(session.config)
         output_dir = Path(session.output_dir)
         eval_sets_file = None
-        if config.dataset.source.startswith("project:"):  # the mix frozen in this run's folder when it started
-            from core.projects.run_data import EVAL_FILE, mix_spec
+        if config.dataset.source.startswith("project:"):
+            from core.projects.run_data import EVAL_FILE, TRAIN_FILE, mix_spec
 
-            spec, eval_sets_file = mix_spec(output_dir / "mix"), str(output_dir / "mix" / EVAL_FILE)
+            # A project's run: the mix frozen in its own folder when it started. Another session naming the
+            # project (a saved config): the project's latest frozen mix.
+            mix_dir = output_dir / "mix"
+            if not (mix_dir / TRAIN_FILE).is_file():
+                mix_dir = Path(self._resolve_dataset(config, owner=session.owner_id)[0].name).parent
+            spec, eval_sets_file = mix_spec(mix_dir), str(mix_dir / EVAL_FILE)
         else:
             spec, _ = self._resolve_dataset(config, owner=session.owner_id)
         eval_spec = self._resolve_dataset(config, config.dataset.eval_split, owner=session.owner_id)[0] \

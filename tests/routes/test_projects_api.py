@@ -167,3 +167,23 @@ def test_a_project_trains_on_the_embedded_default_with_per_trait_eval_and_valida
     failed = client.post(f"/api/projects/{project['id']}/validate").json
     assert failed["passed"] is False
     assert any("model.safetensors" in c["detail"] for c in failed["checks"] if not c["passed"])
+
+
+@pytest.mark.slow
+def test_a_saved_config_naming_the_project_trains_on_its_latest_frozen_mix(client, tiny_model_dir, app):
+    general = general_dataset(client)
+    cheap = {"standard": {"full_finetune": False}, "training": {"batch_size": 4, "cpu_autocast": "off"}}
+    project = client.post("/api/projects", json=body(str(tiny_model_dir), general, config=cheap)).json["project"]
+    run_id = client.post(f"/api/projects/{project['id']}/start").json["project"]["session_id"]
+    config = {**cheap, "method": "standard", "model": {"name": str(tiny_model_dir)},
+              "dataset": {"source": f"project:{project['id']}"}}
+    started = client.post("/api/training/start", json={"config": config})
+    assert started.status_code == 201, started.json
+    with app.app_context():
+        from services.training import get_training_service
+
+        service = get_training_service()
+        job = service._job(service.get(started.json["session"]["id"]), "cpu")
+    mix = Path(project["output_dir"]) / run_id / "mix"
+    assert job["dataset"]["name"] == str(mix / "train.jsonl")
+    assert job["eval_sets_file"] == str(mix / "eval.jsonl")
