@@ -42,8 +42,12 @@ def overview(status: str | None = None, model: str | None = None) -> dict[str, A
         models.add(row_model)
         if status and row["status"] != status or model and row_model != model:
             continue
-        rows.append({**row, "model": row_model, "method": config.get("method", "grpo"),
-                     "algorithm": (config.get("grpo") or {}).get("algorithm"),
+        method = config.get("method", "grpo")
+        uses_grpo = method == "grpo" or (method == "unsloth"
+                                         and (config.get("unsloth") or {}).get("objective") == "grpo")
+        rows.append({**row, "model": row_model, "method": method,
+                     # The GRPO variant, only for runs that do GRPO (a Standard run showed "standard/grpo")
+                     "algorithm": (config.get("grpo") or {}).get("algorithm") if uses_grpo else None,
                      "priority_name": _PRIORITY_NAMES.get(row["priority"], str(row["priority"])),
                      "best_reward": best.get(row["id"]), "queue_reason": row["waiting_reason"]})
     return {"sessions": rows, "models": sorted(m for m in models if m), "queue": service.queue()}

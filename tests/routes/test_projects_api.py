@@ -187,3 +187,5 @@ def test_a_saved_config_naming_the_project_trains_on_its_latest_frozen_mix(clien
     mix = Path(project["output_dir"]) / run_id / "mix"
     assert job["dataset"]["name"] == str(mix / "train.jsonl")
     assert job["eval_sets_file"] == str(mix / "eval.jsonl")
+    listed = client.get("/api/sessions").json["sessions"]  # a Standard run names no GRPO variant
+    assert len(listed) == 2 and all(row["method"] == "standard" and row["algorithm"] is None for row in listed)

@@ -56,6 +56,7 @@ def test_queue_rename_priority_and_overview(client, tiny_model_dir):
     rows = {s["id"]: s for s in client.get("/api/sessions").json["sessions"]}
     assert rows[second]["queue_position"] == 1 and rows[first]["queue_position"] == 2
     assert rows[running]["queue_position"] is None and rows[running]["method"] == "grpo"
+    assert rows[running]["algorithm"] == "grpo"
     assert rows[running]["model"] == str(tiny_model_dir) and rows[first]["priority_name"] == "low"
     assert [s["id"] for s in client.get("/api/sessions?status=queued").json["sessions"]] == [second, first]
     assert client.get("/api/sessions?model=other").json["sessions"] == []
