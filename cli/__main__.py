@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "export": "cli.export",
     "exports": "cli.exports",
     "models": "cli.models",
+    "projects": "cli.projects",
     "login": "cli.account",
     "logout": "cli.account",
 }

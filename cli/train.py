@@ -82,7 +82,7 @@ def register_train_file(api: Api, path: Path, log=print) -> int:
 
 # -- starting ------------------------------------------------------------------------------------------------
 @contextmanager
-def _children_ignore_sigint():
+def children_ignore_sigint():
     """A terminal's Ctrl-C goes to the whole foreground process group. The training child is spawned with
     SIGINT ignored (the disposition survives exec), so Ctrl-C reaches only this process, which then asks the
     child to stop after its step and write a checkpoint."""
@@ -99,7 +99,7 @@ def _children_ignore_sigint():
 def _start(api: Api, loaded: LoadedConfig, session_id: str | None, priority: str) -> dict:
     body = {"config": loaded.config, "priority": priority, **({"session_id": session_id} if session_id else {})}
     try:
-        with _children_ignore_sigint():
+        with children_ignore_sigint():
             return api.call("POST", "/training/start", json=body)["session"]
     except ApiError as exc:
         if exc.status in (400, 404, 409, 422):
@@ -247,7 +247,7 @@ class RemoteFollower:
             self.client.disconnect()
 
 
-def _follow(follower, api: Api, bars: PhaseBars, log) -> tuple[dict, bool]:
+def follow(follower, api: Api, bars: PhaseBars, log) -> tuple[dict, bool]:
     """Follow to the end; the first Ctrl-C asks for a graceful stop, the second kills (here) or leaves."""
     interrupted = False
     while True:
@@ -280,7 +280,7 @@ def _final_metrics(api: Api, session_id: str) -> dict[str, Any]:
             for phase, row in last.items()}
 
 
-def _busy_queue(api: Api) -> list[str]:
+def busy_queue(api: Api) -> list[str]:
     return [s["id"] for s in api.call("GET", "/training/sessions")["sessions"] if s["status"] == "queued"]
 
 
@@ -291,7 +291,7 @@ def train(loaded: LoadedConfig, server: str | None = None, token: str | None = N
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     api: Api = RemoteApi(server, token) if server else LocalApi(local_app(), token)
     if not server:
-        queued = _busy_queue(api)
+        queued = busy_queue(api)
         if queued:
             raise TrainingRefused(f"{len(queued)} session(s) wait in this database's queue ({', '.join(queued)}): "
                                   "a server owns them. Submit with --server URL, or stop them with "
@@ -305,7 +305,7 @@ def train(loaded: LoadedConfig, server: str | None = None, token: str | None = N
     follower = RemoteFollower(api, sid) if server else LocalFollower(api.app, sid)
     bars = PhaseBars(enabled=progress)
     try:
-        summary, interrupted = _follow(follower, api, bars, log)
+        summary, interrupted = follow(follower, api, bars, log)
     finally:
         bars.close()
         if isinstance(follower, RemoteFollower):

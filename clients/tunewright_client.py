@@ -1,4 +1,5 @@
-"""A small Python client for the job API (``/api/v1/jobs``) and RAG endpoints, for scripts and CI.
+"""A small Python client for the job API (``/api/v1/jobs``), RAG endpoints, the model registry and projects
+(``/api/projects``), for scripts and CI.
 
     from clients import TunewrightClient
 
@@ -7,6 +8,11 @@
     client.wait(job["id"])                                       # polls /status until the job ends
     client.download(job["id"], "faq-index.tar.gz")
     print(client.retrieve(job["id"], "How do I reset my password?", top_k=3))
+
+    project = client.create_project(name="maths", max_rows=2000, traits=[{"trait_type": "reasoning",
+                                    "datasets": [{"source": "builtin:arithmetic", "percentage": 100}]}])
+    client.start_project(project["id"])
+    client.wait_project(project["id"])                           # the run ends and its output is validated
 
 ``token`` (default ``$TUNEWRIGHT_TOKEN``) travels as ``Authorization: Bearer``: on a studio with accounts a
 personal access token (``tw_…``, made on the Account page or by ``POST /api/auth/tokens``) or a JWT
@@ -137,6 +143,70 @@ class TunewrightClient:
                     out.write(chunk)
         return destination
 
+    # -- projects -------------------------------------------------------------------------------------------
+    def projects(self) -> list[dict]:
+        return self._json("GET", "/api/projects")["projects"]
+
+    def project(self, project_id: int) -> dict:
+        """The project with ``status`` (``draft``, then its latest run's), ``session_id`` and ``validation``."""
+        return self._json("GET", f"/api/projects/{int(project_id)}")["project"]
+
+    def create_project(self, **body: Any) -> dict:
+        """``name, description, base_model, training_type, max_rows, output_dir, traits, mix, config``; a bad body
+        raises :class:`TunewrightError` whose ``details`` list every problem with its path."""
+        return self._json("POST", "/api/projects", json=body)["project"]
+
+    def update_project(self, project_id: int, **changes: Any) -> dict:
+        """Merge ``changes`` into the stored body (validated whole); refused (409) while its run is active."""
+        return self._json("PATCH", f"/api/projects/{int(project_id)}", json=changes)["project"]
+
+    def check_project(self, body: dict) -> dict:
+        """``{valid, errors, output_dir?}``: the create rules without storing anything (a bad body does not raise)."""
+        return self._json("POST", "/api/projects/check", json=body)
+
+    def preview_project(self, body_or_id: dict | int) -> dict:
+        """Rows, shares and shortfalls per dataset of a body's mix, or of a stored project's (by id)."""
+        if isinstance(body_or_id, dict):
+            return self._json("POST", "/api/projects/preview", json=body_or_id,
+                              timeout=max(self.timeout, 300))["preview"]
+        return self._json("GET", f"/api/projects/{int(body_or_id)}/preview", timeout=max(self.timeout, 300))["preview"]
+
+    def start_project(self, project_id: int, priority: str | None = None) -> dict:
+        """Freeze the mix into a new run and queue it; the project comes back with its ``session_id``."""
+        body = {"priority": priority} if priority else None
+        return self._json("POST", f"/api/projects/{int(project_id)}/start", json=body,
+                          timeout=max(self.timeout, 600))["project"]
+
+    def validate_project(self, project_id: int) -> dict:
+        """Check the latest completed run's output again: ``{passed, checks: [{name, passed, detail}], ...}``."""
+        return self._json("POST", f"/api/projects/{int(project_id)}/validate", timeout=max(self.timeout, 600))
+
+    def project_manifest(self, project_id: int) -> dict:
+        """The frozen mix of the latest run: sources with checksums and counts, per-trait counts, file hashes."""
+        return self._json("GET", f"/api/projects/{int(project_id)}/manifest")["manifest"]
+
+    def delete_project(self, project_id: int) -> dict:
+        return self._json("DELETE", f"/api/projects/{int(project_id)}")
+
+    def wait_project(self, project_id: int, timeout: float = 3600.0, poll: float = 2.0,
+                     raise_on_failure: bool = True) -> dict:
+        """Poll until the project's run ends and, when it completed, its validation (run by the server after
+        the run) is stored; returns the project. Raises :class:`JobFailed` for a run that did not complete or
+        an output that failed validation."""
+        deadline = time.monotonic() + timeout
+        while True:
+            project = self.project(project_id)
+            if project["status"] == "draft":
+                raise TunewrightError(409, f"project {project_id} has not been started (start_project first)")
+            if _project_settled(project):
+                if raise_on_failure:
+                    _raise_unless_passed(project)
+                return project
+            if time.monotonic() > deadline:
+                waiting = "its validation" if project["status"] == "completed" else project["status"]
+                raise TimeoutError(f"project {project_id} still waiting for {waiting} after {timeout} s")
+            time.sleep(poll)
+
     # -- RAG ------------------------------------------------------------------------------------------------
     def retrieve(self, job_id: str, query: str, top_k: int | None = None) -> list[dict]:
         body: dict[str, Any] = {"query": query}
@@ -182,3 +252,21 @@ class TunewrightClient:
                 for chunk in response.iter_content(chunk_size=1 << 20):
                     out.write(chunk)
         return destination
+
+
+def _project_settled(project: dict) -> bool:
+    """A run that did not complete is over; a completed one once the server has stored its validation."""
+    if project["status"] not in FINAL_STATUSES:
+        return False
+    return project["status"] != "completed" or bool(project.get("validation"))
+
+
+def _raise_unless_passed(project: dict) -> None:
+    name = f"project {project['id']}"
+    if project["status"] != "completed":
+        raise JobFailed(200, f"{name} ended {project['status']}: {project.get('error')}")
+    failed = [c for c in project["validation"].get("checks", []) if not c.get("passed")]
+    if not project["validation"].get("passed"):
+        named = "; ".join(f"{c.get('name')}: {c.get('detail')}" for c in failed) or "no check passed"
+        raise JobFailed(200, f"{name} completed but its output failed validation ({named})",
+                        [{"path": c.get("name", ""), "message": c.get("detail", ""), "hint": ""} for c in failed])

@@ -57,7 +57,7 @@ def test_read_only_commands_import_no_ml_library(cli):
     assert seeded.returncode == 0, seeded.stderr[-3000:]
     for command in (("sessions", "list"), ("sessions", "list", "--json"), ("sessions", "show", "seeded"),
                     ("exports", "list"), ("exports", "show", "seeded-export"), ("datasets", "list"),
-                    ("models", "list"), ("--help",)):
+                    ("models", "list"), ("projects", "list"), ("--help",)):
         assert _loaded(cli, *command) == [], command
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from clients import TunewrightClient, TunewrightError
+from clients import JobFailed, TunewrightClient, TunewrightError
 from core.default_model import FOLDER_NAME, MARKER
+from tests.deploy_fixtures import prepared_smollm2
 from tests.live_server import start_server, stop_server
 from tests.rag_fixtures import ADDED_FACT, ADDED_QUESTION, CAPITAL_QUESTION, FACT_ROWS
 
@@ -86,5 +87,61 @@ def test_readme_curl_examples_client_and_restart(server_folder, tmp_path):
         assert client.get_job(job["id"])["status"] == "completed"
         assert "Quelmont" in client.retrieve(job["id"], CAPITAL_QUESTION)[0]["text"]
         assert client.retrieve(job["id"], ADDED_QUESTION, top_k=1)[0]["text"] == ADDED_FACT
+    finally:
+        stop_server(server)
+
+
+def project_body(base_model: str, **extra) -> dict:
+    """The cheapest project that trains: the built-in arithmetic set, 16 rows, LoRA on the tiny model."""
+    return {"name": "client-maths", "base_model": base_model, "training_type": "standard", "max_rows": 16,
+            "traits": [{"trait_type": "reasoning", "datasets": [{"source": "builtin:arithmetic", "percentage": 100}]}],
+            "config": {"standard": {"full_finetune": False}, "training": {"batch_size": 4, "cpu_autocast": "off"}},
+            **extra}
+
+
+def test_client_scripts_a_project_from_preview_to_validated_run(tmp_path, tiny_model_dir):
+    """The tiny random model trains in seconds but answers nothing, so its run fails validation's generation
+    check; the embedded SmolLM2 then trains the same project to a passed validation."""
+    smollm2 = prepared_smollm2()
+    if smollm2 is None:
+        pytest.skip("the embedded model is not prepared in this checkout: run `make model`")
+    server = start_server(tmp_path / "server")
+    try:
+        client = TunewrightClient(server.url)
+        body = project_body(str(tiny_model_dir))
+        assert client.check_project(body)["valid"] is True
+        with pytest.raises(TunewrightError) as info:
+            client.create_project(**{**body, "traits": [{"trait_type": "reasoning", "datasets": []}]})
+        assert info.value.status == 400 and "traits.0.datasets" in [d["path"] for d in info.value.details]
+        assert client.check_project({**body, "max_rows": 0})["errors"][0]["path"] == "max_rows"
+
+        project = client.create_project(**body)
+        assert project["status"] == "draft" and [p["id"] for p in client.projects()] == [project["id"]]
+        planned = client.preview_project(body)
+        assert {s["key"]: s["rows"] for s in planned["sources"]} == {"builtin:arithmetic": 16}
+        assert client.preview_project(project["id"])["sources"] == planned["sources"]
+        with pytest.raises(TunewrightError) as info:
+            client.wait_project(project["id"], timeout=5)
+        assert info.value.status == 409 and "not been started" in info.value.message
+
+        client.start_project(project["id"], priority="high")
+        with pytest.raises(JobFailed) as failed:
+            client.wait_project(project["id"], timeout=240, poll=0.5)
+        assert "failed validation" in failed.value.message and failed.value.details[0]["path"] == "generate"
+
+        assert client.update_project(project["id"], base_model=str(smollm2))["base_model"] == str(smollm2)
+        started = client.start_project(project["id"])
+        done = client.wait_project(project["id"], timeout=480, poll=0.5)
+        assert done["status"] == "completed" and done["validation"]["passed"] is True, done["validation"]
+        assert done["validation"]["session_id"] == started["session_id"]
+        manifest = client.project_manifest(project["id"])
+        assert manifest["totals"]["train_rows"] == 16 and manifest["sources"][0]["key"] == "builtin:arithmetic"
+        again = client.validate_project(project["id"])
+        assert again["passed"] is True and [c["name"] for c in again["checks"]][-1] == "generate"
+
+        assert client.delete_project(project["id"]) == {"deleted": project["id"]}
+        with pytest.raises(TunewrightError) as info:
+            client.project(project["id"])
+        assert info.value.status == 404
     finally:
         stop_server(server)
