@@ -14,9 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.default_model import DEFAULT_MODEL_ID
+from core.projects.mix_plan import TRAITS
 
 TraitType = Literal["reasoning", "coding", "general"]
-TRAIT_TYPES: tuple[str, ...] = ("reasoning", "coding", "general")
+TRAIT_TYPES: tuple[str, ...] = TRAITS  # the mix planner's order; a test asserts the Literal lists the same
 TRAIT_LABELS = {"reasoning": "reasoning", "coding": "coding", "general": "general/tools"}
 TrainingType = Literal["qlora", "unsloth", "rag", "standard", "grpo"]
 MAX_ROWS_PRESETS = (50_000, 100_000, 250_000, 500_000, 1_000_000)

@@ -103,3 +103,11 @@ def test_weights_only_for_present_traits():
 def test_nan_and_ids_beyond_any_database_are_schema_errors():
     found = messages(body({"trait_type": "reasoning", "datasets": [{"dataset_id": 2**63, "percentage": 100}]}))
     assert found and found[0].startswith("traits.0.datasets.0.dataset_id")
+
+
+def test_the_schema_and_the_mix_planner_know_the_same_traits():
+    import typing
+
+    from core.projects.spec import TRAIT_TYPES, TraitType
+
+    assert typing.get_args(TraitType) == TRAIT_TYPES == ("reasoning", "coding", "general")
