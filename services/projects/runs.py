@@ -6,16 +6,14 @@ from pathlib import Path
 from extensions import db
 from services.auth.scope import get_owned
 from services.errors import NotFoundError, ServiceError
+from services.ids import as_id
 from services.models.projects import Project
 
 
 def latest_mix_dir(project_id: str | int, owner_id: int | None, *, as_caller: bool = True) -> Path:
-    try:
-        key = int(project_id)
-    except (TypeError, ValueError):
-        raise NotFoundError(f"No project with id {project_id!r}.") from None
-    if not 1 <= key <= 2**31 - 1:  # beyond any stored id (and PostgreSQL's INTEGER)
-        raise NotFoundError(f"No project with id {key}.")
+    key = as_id(project_id)  # None beyond any stored id (and PostgreSQL's INTEGER)
+    if key is None:
+        raise NotFoundError(f"No project with id {project_id!r}.")
     if as_caller:
         project = get_owned(Project, key, label="Project")
     else:

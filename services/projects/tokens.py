@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from core.default_model import DEFAULT_MODEL_ID
+from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 CHARS_PER_TOKEN = 4
@@ -29,11 +29,12 @@ def _tokenizer(path: str):
 
 
 def _tokenizer_file(base_model: str) -> Path | None:
-    if base_model == DEFAULT_MODEL_ID:
-        from core.default_model import is_prepared, prepared_model_dir
+    from services.session_models import base_model_path
 
-        cache = current_app.config["MODEL_CACHE"]
-        base_model = str(prepared_model_dir(cache)) if is_prepared(cache) else base_model
+    try:
+        base_model = base_model_path(base_model, current_app.config["MODEL_CACHE"])
+    except ServiceError:  # the bundled model not prepared yet: estimate
+        return None
     folder = Path(base_model)
     if folder.is_dir():
         found = folder / "tokenizer.json"

@@ -103,8 +103,7 @@ def test_client_scripts_a_project_from_preview_to_validated_run(tmp_path, tiny_m
     """The tiny random model trains in seconds but answers nothing, so its run fails validation's generation
     check; the embedded SmolLM2 then trains the same project to a passed validation."""
     smollm2 = prepared_smollm2()
-    if smollm2 is None:
-        pytest.skip("the embedded model is not prepared in this checkout: run `make model`")
+    assert smollm2 is not None, "the embedded model is not prepared: `make test` prepares it first (`make model`)"
     server = start_server(tmp_path / "server")
     try:
         client = TunewrightClient(server.url)

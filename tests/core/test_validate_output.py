@@ -22,8 +22,7 @@ CHECKS = ["files", "formats", "load", "generate"]
 @pytest.fixture(scope="module")
 def smollm2() -> Path:
     path = prepared_smollm2()
-    if path is None:
-        pytest.skip("the embedded model is not prepared in this checkout: run `make model`")
+    assert path is not None, "the embedded model is not prepared: `make test` prepares it first (`make model`)"
     return path
 
 
