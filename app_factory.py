@@ -43,8 +43,12 @@ def create_app(config: str | type[Config] | Mapping[str, Any] | None = None) -> 
     auth.init_app(app)  # before security: the access hook reads the mode it sets
     security.init_app(app)
     # Same-origin WebSockets only (plus TUNEWRIGHT_ALLOWED_ORIGINS): the same rule as for HTTP requests.
+    # With workers (TUNEWRIGHT_EXECUTOR=rq) every process emits through Redis and the web server delivers.
+    from services.executors import executor_name
+
     socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-                      cors_allowed_origins=security.socketio_origin_check(app))
+                      cors_allowed_origins=security.socketio_origin_check(app),
+                      message_queue=app.config["REDIS_URL"] if executor_name(app) == "rq" else None)
 
     import services.models  # noqa: F401  (register tables with the metadata)
     from routes import register_blueprints
@@ -94,6 +98,11 @@ def _finish_config(app: Flask) -> None:
         path = Path(app.config[key]).expanduser().resolve()
         path.mkdir(parents=True, exist_ok=True)
         app.config[key] = str(path)
+    from services.models.types import set_storage_root
+
+    if app.config.get("STORAGE"):
+        Path(app.config["STORAGE"]).mkdir(parents=True, exist_ok=True)
+    set_storage_root(app.config.get("STORAGE"))
     url = app.config.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / 'tunewright.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if not app.config.get("SECRET_KEY") and app.config.get("PERSIST_SECRET_KEY"):

@@ -17,6 +17,16 @@ def _env_path(name: str) -> str | None:
     return str(Path(value).expanduser().resolve()) if value else None
 
 
+def _in_storage(folder: str) -> str | None:
+    storage = _env_path("TUNEWRIGHT_STORAGE")
+    return str(Path(storage) / folder) if storage else None
+
+
+def _data_dir(name: str, folder: str) -> str:
+    """A data folder: its own variable, else under the shared TUNEWRIGHT_STORAGE (scale-out), else the project's."""
+    return _env_path(name) or _in_storage(folder) or str(PROJECT_ROOT / folder)
+
+
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value else default
@@ -32,12 +42,12 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     INSTANCE_PATH = _env_path("TUNEWRIGHT_INSTANCE_DIR")  # None: PROJECT_ROOT/instance
-    UPLOAD_FOLDER = _env_path("TUNEWRIGHT_UPLOAD_DIR") or str(PROJECT_ROOT / "uploads")
-    OUTPUT_FOLDER = _env_path("TUNEWRIGHT_OUTPUT_DIR") or str(PROJECT_ROOT / "outputs")
-    EXPORT_FOLDER = _env_path("TUNEWRIGHT_EXPORT_DIR") or str(PROJECT_ROOT / "exports")
-    CONFIG_FOLDER = _env_path("TUNEWRIGHT_CONFIG_DIR") or str(PROJECT_ROOT / "configs")
+    UPLOAD_FOLDER = _data_dir("TUNEWRIGHT_UPLOAD_DIR", "uploads")
+    OUTPUT_FOLDER = _data_dir("TUNEWRIGHT_OUTPUT_DIR", "outputs")
+    EXPORT_FOLDER = _data_dir("TUNEWRIGHT_EXPORT_DIR", "exports")
+    CONFIG_FOLDER = _data_dir("TUNEWRIGHT_CONFIG_DIR", "configs")
     LOG_DIR = _env_path("TUNEWRIGHT_LOG_DIR") or str(PROJECT_ROOT / "logs")
-    MODEL_CACHE = _env_path("TUNEWRIGHT_MODEL_CACHE")  # None: <instance>/models
+    MODEL_CACHE = _env_path("TUNEWRIGHT_MODEL_CACHE") or _in_storage("models")  # None: <instance>/models
 
     HF_DATASETS_CACHE = _env_path("HF_DATASETS_CACHE")  # None: the datasets library's own default
     MAX_UPLOAD_BYTES = int(os.environ.get("TUNEWRIGHT_MAX_UPLOAD_BYTES", str(10 * 1024**3)))
@@ -78,6 +88,15 @@ class Config:
     DEPLOY_MAX_TOKENS = int(os.environ.get("TUNEWRIGHT_DEPLOY_MAX_TOKENS", "1024"))
     DEPLOY_SMOKE_MAX_TOKENS = int(os.environ.get("TUNEWRIGHT_DEPLOY_SMOKE_TOKENS", "96"))
 
+    # Scale-out (services/executors/, docs/scale-out.md): local runs every child on this machine; rq hands sessions
+    # to `tunewright worker` processes through Redis, with Socket.IO's message queue on the same Redis.
+    EXECUTOR = os.environ.get("TUNEWRIGHT_EXECUTOR", "local")
+    REDIS_URL = os.environ.get("REDIS_URL")
+    # A folder every host sees: the data folders default to its subfolders, and paths stored in the database are
+    # kept relative to it (services/models/types.py), so each host may mount it where it likes.
+    STORAGE = _env_path("TUNEWRIGHT_STORAGE")
+    WORKER_HEARTBEAT_SECONDS = _env_float("TUNEWRIGHT_WORKER_HEARTBEAT", 5.0)
+    WORKER_GRACE_SECONDS = _env_float("TUNEWRIGHT_WORKER_GRACE", 60.0)  # silent this long: its job is interrupted
     SOCKETIO_ASYNC_MODE = os.environ.get("TUNEWRIGHT_ASYNC_MODE", "threading")
     SYSTEM_MONITOR_INTERVAL = _env_float("TUNEWRIGHT_MONITOR_INTERVAL", 2.0)
     AUTO_MIGRATE = True  # upgrade the schema when the app starts

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "projects": "cli.projects",
     "login": "cli.account",
     "logout": "cli.account",
+    "worker": "cli.worker",
 }
 
 

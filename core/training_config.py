@@ -98,6 +98,10 @@ class TrainingSection(_Section):
     rollout_engine: Literal["auto", "transformers", "llama_cpp", "vllm"] = Field(
         "auto", description="What samples the GRPO completions. auto: vLLM (colocated) with a GPU and vLLM "
         "installed, llama.cpp on a CPU, else transformers. llama_cpp is CPU-only; vllm needs a GPU.")
+    num_gpus: int = Field(1, ge=1, le=64, description="GPUs of one host this run trains on; more than 1 launches "
+                          "the trainer with accelerate (DDP) and needs a host, or a worker, with that many GPUs.")
+    auto_resume: bool = Field(False, description="With training workers (TUNEWRIGHT_EXECUTOR=rq): when the run's worker "
+                              "is lost, resume it on another worker from its latest checkpoint without asking.")
     report_to: list[Tracker] = Field(
         default_factory=list, max_length=4, description="Also send the metrics to these trackers (TRL's report_to); "
         "our database keeps them either way. Only trackers installed on the server are accepted.")

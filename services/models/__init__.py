@@ -9,3 +9,4 @@ from services.models.exports import BatchRun, Evaluation, ExportJob, TestRun  # 
 from services.models.auth import ApiToken, AuditEvent, User, UserSecret  # noqa: F401
 from services.models.registry import ModelAlias, ModelVersion, RegisteredModel  # noqa: F401
 from services.models.projects import Project  # noqa: F401
+from services.models.workers import Worker  # noqa: F401

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
 from services.models.base import utcnow
+from services.models.types import StoragePath
 
 
 class Project(db.Model):
@@ -27,7 +28,7 @@ class Project(db.Model):
     base_model: Mapped[str] = mapped_column(String(500), nullable=False)
     training_type: Mapped[str] = mapped_column(String(16), nullable=False)
     max_rows: Mapped[int] = mapped_column(Integer, nullable=False)
-    output_dir: Mapped[str] = mapped_column(String(1024), nullable=False)  # resolved, under the output base
+    output_dir: Mapped[str] = mapped_column(StoragePath(1024), nullable=False)  # resolved, under the output base
     traits: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
     mix: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     config: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

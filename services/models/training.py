@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from services.models.base import utcnow
+from services.models.types import StoragePath
 
 
 class TrainingSession(db.Model):
@@ -21,7 +22,7 @@ class TrainingSession(db.Model):
     priority: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # services/auth/scope.py
     dataset_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-    output_dir: Mapped[str] = mapped_column(String(512), nullable=False)
+    output_dir: Mapped[str] = mapped_column(StoragePath(512), nullable=False)
     device: Mapped[str | None] = mapped_column(String(32), nullable=True)
     phase: Mapped[str | None] = mapped_column(String(16), nullable=True)
     step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -38,6 +39,11 @@ class TrainingSession(db.Model):
     child_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     child_started: Mapped[float | None] = mapped_column(Float, nullable=True)
     resume_requested: Mapped[bool] = mapped_column(default=False, nullable=False)
+    # Scale-out (services/executors/rq.py): the worker it was handed to and runs on, the RQ job, and the attempt
+    # number that fences a worker declared lost: only the holder of the current attempt may write.
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    rq_job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

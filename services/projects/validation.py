@@ -65,8 +65,9 @@ def validate_project(project: Project) -> dict[str, Any]:
     return result
 
 
-def validate_in_background(app: Flask, session_id: str) -> None:
-    """After a run completes: validate it when it is a project's (a thread; nothing to do otherwise)."""
+def validate_in_background(app: Flask, session_id: str, wait: bool = False) -> None:
+    """After a run completes: validate it when it is a project's (a thread; nothing to do otherwise). ``wait``:
+    in this thread instead (a worker's job, whose process ends with it)."""
     project_id = db.session.execute(select(Project.id).where(Project.session_id == session_id)).scalar()
     if project_id is None:
         return
@@ -83,4 +84,7 @@ def validate_in_background(app: Flask, session_id: str) -> None:
             finally:
                 db.session.remove()
 
+    if wait:
+        work()
+        return
     threading.Thread(target=work, name=f"validate-project-{project_id}", daemon=True).start()

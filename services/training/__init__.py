@@ -17,6 +17,12 @@ def init_app(app: Flask) -> None:
     register_usage_checker(datasets_in_use)
     if app.config.get("AUTO_MIGRATE"):
         service.recover_interrupted()
+    from services.executors import is_worker
+
+    if service.remote is not None and not is_worker(app) and app.config.get("SCALE_OUT_REPAIR", True):
+        from extensions import socketio
+
+        socketio.start_background_task(service.remote.loop, service, service.stopped)
 
 
 def datasets_in_use(dataset_id: int) -> list[str]:

@@ -110,6 +110,7 @@ def session_summary(session: TrainingSession, waiting: dict[str, Any] | None = N
         "phase": session.phase, "step": session.step, "global_step": session.global_step,
         "total_steps": session.total_steps, "progress": session.progress, "error": session.error,
         "dataset_id": session.dataset_id, "output_dir": session.output_dir, "device": session.device,
+        "worker": session.worker, "attempt": session.attempt,
         "created_at": _iso(session.created_at), "started_at": _iso(session.started_at),
         "finished_at": _iso(session.finished_at),
     }

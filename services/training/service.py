@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.default_model import DEFAULT_MODEL_ID
@@ -74,6 +74,15 @@ class TrainingService:
         self.server_started = process_started(os.getpid())
         self.shutting_down = False
         self._last_started: dict[int | None, Any] = {}  # owner -> this server's latest start (round-robin)
+        from services.executors import executor_name
+
+        # The rq executor: sessions run on `tunewright worker` processes (services/executors/); None: local children.
+        self.remote = None
+        if executor_name(app) == "rq":
+            from services.executors.rq_dispatch import RqDispatcher
+
+            self.remote = RqDispatcher(app)
+        self.stopped = threading.Event()  # ends the rq repair loop
 
     # -- queries --------------------------------------------------------------------------------------------
     def get(self, session_id: str, *, admin_ok: bool = False) -> TrainingSession:
@@ -176,9 +185,13 @@ class TrainingService:
             status = Status(session.status)
             if status is Status.QUEUED:
                 self._transition(session, Status.STOPPED, error=None)
+                if self.remote is not None:
+                    self.remote.cancel(session)
             elif status in LIVE:
                 if status is Status.RUNNING:
                     self._transition(session, Status.STOPPING)
+                if self.remote is not None and session.worker:
+                    self.remote.request_stop(session)
                 # Also when already stopping: it may have been asked for by another process (the studio for a
                 # run of the CLI), and this process holds the child.
                 supervisor = self._supervisors.get(session_id)
@@ -196,7 +209,8 @@ class TrainingService:
             if Status(session.status) not in RESUMABLE:
                 raise ConflictError(f"Session {session_id} is {session.status}; only "
                                     f"{', '.join(s.value for s in RESUMABLE)} sessions resume.")
-            if session.child_pid and same_process_alive(session.child_pid, session.child_started):
+            if not session.worker and session.child_pid and same_process_alive(session.child_pid,
+                                                                               session.child_started):
                 raise ConflictError(f"The previous training process of session {session_id} (pid "
                                     f"{session.child_pid}) is still running: it stops by itself at the end of its "
                                     "step now that its server is gone. Resume again in a moment.")
@@ -216,6 +230,7 @@ class TrainingService:
                 records.drop_rows_after(session.id, "grpo", 0)
             self._transition(session, Status.QUEUED, error=None)
             session.resume_requested = True
+            session.rq_job_id = None  # any fitting worker may take it (the last one is kept in ``worker`` till then)
             db.session.commit()
             self._announce(session)
         self.dispatch()
@@ -248,6 +263,12 @@ class TrainingService:
         Runs as the server: the request that triggered it may be another user's."""
         with self._lock, acting_as(LOCAL):
             if self.shutting_down:
+                return
+            if self.remote is not None:
+                from services.executors import is_worker
+
+                if not is_worker(self.app):  # only the web server routes; a worker runs what it is handed
+                    self.remote.dispatch(self)
                 return
             while len(self._supervisors) < self.capacity:
                 queued, running, last_started = self._queue_state()
@@ -296,13 +317,14 @@ class TrainingService:
         show only the rows they may see)."""
         queued, running, last_started = self._queue_state()
         limit = self.per_user_limit
-        free = self.capacity - len(self._supervisors)
+        free, capacity = self.remote.capacity() if self.remote is not None else \
+            (self.capacity - len(self._supervisors), self.capacity)
         busy = sum(running.values())
         viewer = current_viewer()
         out: dict[str, dict[str, Any]] = {}
         for place in queue_order(queued, running, last_started, limit):
             out[place.session_id] = {"position": place.position,
-                                     "reason": _reason(place, free, busy, self.capacity, limit,
+                                     "reason": _reason(place, free, busy, capacity, limit,
                                                        running.get(place.owner_id, 0), place.owner_id == viewer)}
         return out
 
@@ -332,8 +354,15 @@ class TrainingService:
             db.session.rollback()
         self._announce(session)
 
-    def finish(self, session_id: str, status: Status, error: str | None) -> None:
-        """Called by the supervisor when the child has exited."""
+    def finish(self, session_id: str, status: Status, error: str | None, attempt: int | None = None) -> None:
+        """Called by the supervisor when the child has exited. ``attempt``: a worker's run, recorded only while the
+        worker still holds that attempt (one declared lost and replaced records nothing)."""
+        if attempt is not None and not self.holds(session_id, attempt):
+            db.session.rollback()
+            log.warning("session %s ended %s on a worker that no longer holds it: not recorded", session_id,
+                        status.value)
+            return
+        db.session.commit()
         if status is Status.COMPLETED:
             # Registered before the status turns completed (so whoever sees "completed" finds the version),
             # and outside the lock: hashing a large model's weights takes a while.
@@ -342,7 +371,10 @@ class TrainingService:
             get_registry().register_completed(session_id)
         with self._lock:
             self._supervisors.pop(session_id, None)
-            session = db.session.get(TrainingSession, session_id)
+            if attempt is not None and not self.holds(session_id, attempt):
+                db.session.rollback()
+                return
+            session = db.session.get(TrainingSession, session_id, populate_existing=True)
             if session is not None:
                 if self.shutting_down and status is Status.STOPPED:
                     status, error = Status.INTERRUPTED, ("The server shut down; the session stopped at a "
@@ -363,7 +395,8 @@ class TrainingService:
         if status is Status.COMPLETED:
             from services.projects.validation import validate_in_background
 
-            validate_in_background(self.app, session_id)  # a project's run checks its output (no-op otherwise)
+            # A project's run checks its output (no-op otherwise); on a worker in this job, before its process ends.
+            validate_in_background(self.app, session_id, wait=attempt is not None)
 
     def recover_interrupted(self) -> int:
         """Sessions left running by a server instance that is gone become ``interrupted`` (resumable).
@@ -375,6 +408,8 @@ class TrainingService:
                 TrainingSession.status.in_([s.value for s in LIVE]))).scalars().all()
             changed = 0
             for session in rows:
+                if session.worker and self.remote is not None:
+                    continue  # on a worker: its heartbeat tells (services/executors/rq_dispatch.py reconcile)
                 if self._owner_alive(session):
                     continue  # run by another live server process (e.g. `flask db upgrade` started beside it)
                 self._transition(session, Status.INTERRUPTED,
@@ -413,6 +448,63 @@ class TrainingService:
         while self._supervisors and time.monotonic() < deadline:
             time.sleep(0.1)
         return not self._supervisors
+
+    # -- sessions on workers (the rq executor) ---------------------------------------------------------------------
+    def holds(self, session_id: str, attempt: int) -> bool:
+        """Whether ``attempt`` is still the session's live attempt. The conditional update takes the row's write
+        lock until the caller commits, so a concurrent take-over waits for it (the fence of every worker write)."""
+        return db.session.execute(update(TrainingSession).where(
+            TrainingSession.id == session_id, TrainingSession.attempt == attempt,
+            TrainingSession.status.in_([s.value for s in LIVE])).values(updated_at=utcnow())).rowcount == 1
+
+    def claim(self, session_id: str, attempt: int, job_id: str | None, worker: str,
+              device: str) -> TrainingSession | None:
+        """A worker starts what it was handed, unless it was stopped, re-routed or resumed elsewhere meanwhile."""
+        with self._lock:
+            claimed = db.session.execute(update(TrainingSession).where(
+                TrainingSession.id == session_id, TrainingSession.attempt == attempt,
+                TrainingSession.rq_job_id == job_id, TrainingSession.status == Status.QUEUED.value)
+                .values(updated_at=utcnow())).rowcount == 1
+            if not claimed:
+                db.session.rollback()
+                return None
+            session = db.session.get(TrainingSession, session_id, populate_existing=True)
+            self._transition(session, Status.RUNNING)
+            session.started_at = session.started_at or utcnow()
+            session.worker, session.device = worker, device
+            session.server_pid = session.server_boot_id = session.server_started = None
+            db.session.commit()
+            self._announce(session)
+            return session
+
+    def record_child(self, session_id: str, attempt: int, pid: int) -> None:
+        if self.holds(session_id, attempt):
+            session = db.session.get(TrainingSession, session_id, populate_existing=True)
+            session.child_pid, session.child_started = pid, process_started(pid)
+        db.session.commit()
+
+    def interrupt_lost(self, session_id: str, attempt: int, worker: str | None) -> None:
+        """The session's worker stopped sending heartbeats: ``interrupted`` (its metrics and checkpoints are what
+        the worker stored), resumed on another worker at once when its config asks for auto-resume."""
+        with self._lock:
+            if not self.holds(session_id, attempt):
+                db.session.rollback()
+                return
+            session = db.session.get(TrainingSession, session_id, populate_existing=True)
+            self._transition(session, Status.INTERRUPTED,
+                             error=f"Worker {worker} stopped sending heartbeats while this session ran; resume "
+                                   "continues from its latest checkpoint on another worker.")
+            session.child_pid = session.child_started = None
+            db.session.commit()
+            self._announce(session)
+            auto = bool(((session.config or {}).get("training") or {}).get("auto_resume"))
+        log.warning("session %s interrupted: worker %s is lost%s", session_id, worker,
+                    "; resuming it automatically" if auto else "")
+        if auto:
+            try:
+                self.resume(session_id)
+            except ServiceError as exc:
+                log.warning("automatic resume of session %s failed: %s", session_id, exc.message)
 
     # -- helpers --------------------------------------------------------------------------------------------
     def _transition(self, session: TrainingSession, new: Status, error: object = _KEEP) -> None:

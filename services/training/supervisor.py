@@ -49,6 +49,10 @@ def tail_lines(path: Path, count: int = 20) -> list[str]:
 OnExit = Callable[[str, Status, "str | None"], None]
 
 
+class Fenced(Exception):
+    """This process no longer holds the session (a worker declared lost, whose job another worker took over)."""
+
+
 def with_retries(action: Callable[[], Any], what: str) -> Any:
     """Run a database write, retrying transient errors (SQLite's "database is locked", a dropped PostgreSQL
     connection) with a growing pause. The last error is raised once every attempt failed."""
@@ -68,8 +72,15 @@ class Supervisor:
     (rq's callback style), so the same loop can supervise other kinds of worker."""
 
     def __init__(self, app: "Flask", session_id: str, job: dict[str, Any], device: str = "cpu",
-                 on_exit: OnExit | None = None, env: dict[str, str | None] | None = None):
+                 on_exit: OnExit | None = None, env: dict[str, str | None] | None = None,
+                 guard: Callable[[], bool] | None = None, on_tick: Callable[["Supervisor"], None] | None = None):
+        """``guard``: run inside each write's transaction; False means this process lost the session (the write is
+        dropped, the child killed, nothing more recorded). ``on_tick``: called about once a second (a remote
+        worker checks for stop requests there)."""
         self.app = app
+        self.guard = guard
+        self.on_tick = on_tick
+        self.fenced = False
         self.env = env  # the child's extra environment (secrets): handed to it at spawn, kept out of ``job``
         self.device = device
         self.on_exit = on_exit
@@ -85,7 +96,7 @@ class Supervisor:
         self._stop_event = None
 
     # -- control (called from request threads) -------------------------------------------------------------
-    def start(self) -> int:
+    def spawn(self) -> int:
         from core.training.worker import run_child
 
         ctx = mp.get_context("spawn")  # fork would copy the server's threads and sockets into the child
@@ -95,8 +106,17 @@ class Supervisor:
                                    name=f"tunewright-train-{self.session_id}", daemon=False)
         self.process.start()
         child_conn.close()
-        socketio.start_background_task(self._loop)
         return self.process.pid
+
+    def start(self) -> int:
+        """Spawn the child and supervise it from a background task."""
+        pid = self.spawn()
+        socketio.start_background_task(self._loop)
+        return pid
+
+    def supervise(self) -> None:
+        """Relay the spawned child's events in this thread until it has exited (a worker's job)."""
+        self._loop()
 
     def request_stop(self, timeout: float) -> None:
         self._stop_event.set()
@@ -124,6 +144,14 @@ class Supervisor:
                     self._apply(pending)
                     pending = []
                 failures = 0
+                if self.on_tick is not None:
+                    self.on_tick(self)
+            except Fenced:
+                log.warning("session %s was taken over by another worker: killing this copy of it", self.session_id)
+                self.fenced = True
+                self.kill()
+                self.process.join(30)
+                return
             except Exception:
                 failures += 1
                 log.exception("supervisor of session %s could not record %d event(s); keeping them",
@@ -172,6 +200,9 @@ class Supervisor:
 
         def write() -> None:
             outgoing.clear()
+            if self.guard is not None and not self.guard():
+                db.session.rollback()
+                raise Fenced(self.session_id)
             session = db.session.get(TrainingSession, self.session_id)
             logs: list[dict] = []
             for event in events:
