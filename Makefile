@@ -16,6 +16,7 @@ run: model
 test: model
 	bash scripts/setup_browser.sh
 	bash scripts/setup_sandbox.sh
+	bash scripts/setup_redis.sh
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 setup: $(DEPS_STAMP) $(VENDOR_STAMP)

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
+bash scripts/setup_redis.sh  # the scale-out test (tests/scaleout/) runs here: it needs PostgreSQL and Redis
 bin=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
 port=${PGTEST_PORT:-55432}
 data=$(mktemp -d /tmp/tunewright-pg.XXXXXX)

@@ -326,6 +326,11 @@ class TrainingService:
             out[place.session_id] = {"position": place.position,
                                      "reason": _reason(place, free, busy, capacity, limit,
                                                        running.get(place.owner_id, 0), place.owner_id == viewer)}
+        if self.remote is not None:  # handed to a worker: it waits for that worker to pick it up
+            for session_id, worker in db.session.execute(select(TrainingSession.id, TrainingSession.worker).where(
+                    TrainingSession.status == Status.QUEUED.value, TrainingSession.rq_job_id.is_not(None))).all():
+                if session_id in out:
+                    out[session_id]["reason"] = f"starting on worker {worker}"
         return out
 
     def _start(self, session: TrainingSession) -> None:

@@ -113,8 +113,6 @@ class Cluster:
         env = {**os.environ, "TUNEWRIGHT_ENV": "testing", "PYTHONUNBUFFERED": "1", **self.env()}
         env.pop("TUNEWRIGHT_TOKEN", None)
         with open(workdir / "worker.log", "ab") as log:
-            # A session of its own: killing its process group takes the work-horse and the training child too,
-            # like a host that dies.
             process = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--name", name, "--gpus", "none",
                                         "--workdir", str(workdir)], cwd=ROOT, env=env, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
@@ -124,8 +122,17 @@ class Cluster:
         return process
 
     def kill_worker(self, name: str) -> None:
+        """SIGKILL the worker with everything under it, like a host that dies. Its process group is not enough:
+        RQ puts each work-horse in a session of its own."""
+        import psutil
+
         process = self.workers[name]
-        os.killpg(process.pid, signal.SIGKILL)
+        tree = [process.pid] + [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+        for pid in tree:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         process.wait(10)
 
     def worker_log(self, name: str) -> str:
@@ -151,11 +158,7 @@ class Cluster:
     def stop(self) -> None:
         for name, process in self.workers.items():
             if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait(10)
+                self.kill_worker(name)
         if self.web is not None:
             stop_server(self.web)
         self.redis.kill()

@@ -93,6 +93,8 @@ def test_jobs_spread_survive_a_redis_restart_and_a_lost_worker(cluster, tiny_mod
         cluster.wait(lambda: cluster.session(victim_id)["status"] == "interrupted", cluster.grace + 20,
                      "the lost worker's job to turn interrupted")
         assert "heartbeat" in cluster.session(victim_id)["error"]
+        shown = {w["name"]: w for w in cluster.api("GET", "/system/workers")["workers"]}
+        assert not shown[lost_worker]["alive"] and shown[survivor]["alive"]
 
         cluster.api("POST", "/training/resume", json={"session_id": victim_id})
         cluster.wait(lambda: all(cluster.session(i)["status"] in TERMINAL for i in ids), 300,
