@@ -55,6 +55,19 @@ class RedisServer:
         self.start()
 
 
+class SqliteDatabase:
+    """One SQLite file (WAL) shared by every process: acceptable while they all run on one host."""
+
+    def __init__(self, folder: Path):
+        self.url = f"sqlite:///{folder / 'cluster.db'}"
+
+    def create(self) -> None:
+        pass
+
+    def drop(self) -> None:
+        pass
+
+
 class Database:
     """A PostgreSQL database made for this cluster on the test server (TUNEWRIGHT_TEST_DATABASE_URL's)."""
 
@@ -81,11 +94,13 @@ class Database:
 
 
 class Cluster:
-    def __init__(self, folder: Path, database_url: str, grace: float = 5.0):
+    def __init__(self, folder: Path, database_url: str | None = None, grace: float = 5.0):
+        """``database_url``: a PostgreSQL server to make a database on; None: a SQLite file in ``folder``."""
         self.folder = folder
         self.storage = folder / "shared"
         self.redis = RedisServer(folder / "redis")
-        self.database = Database(database_url)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.database = Database(database_url) if database_url else SqliteDatabase(folder)
         self.grace = grace
         self.web: LiveServer | None = None
         self.workers: dict[str, subprocess.Popen] = {}
