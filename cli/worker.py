@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
+
+from cli.common import EXIT_BAD_CONFIG
 
 
 def add_parser(subparsers) -> None:
@@ -21,6 +24,11 @@ def add_parser(subparsers) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TUNEWRIGHT_EXECUTOR", "rq")
+    missing = [name for name in ("REDIS_URL", "DATABASE_URL") if not os.environ.get(name)]
+    if missing or os.environ["TUNEWRIGHT_EXECUTOR"] != "rq":
+        print("tunewright worker: set " + (", ".join(missing) if missing else "TUNEWRIGHT_EXECUTOR=rq")
+              + " (the studio's Redis and database; see docs/scale-out.md)", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     from services.executors.worker_main import run_worker, select_gpus
     from services.executors.workers import default_name
 
@@ -31,6 +39,12 @@ def _run(args: argparse.Namespace) -> int:
     os.environ["TMPDIR"] = str(workdir / "tmp")
     from app_factory import create_app
 
-    app = create_app({"WORKER_NAME": name, "INSTANCE_PATH": str(workdir), "LOG_DIR": str(workdir / "logs"),
-                      "LOG_LEVEL": os.environ.get("TUNEWRIGHT_LOG_LEVEL", "INFO")})
+    overrides = {"WORKER_NAME": name, "INSTANCE_PATH": str(workdir), "LOG_DIR": str(workdir / "logs"),
+                 "LOG_LEVEL": os.environ.get("TUNEWRIGHT_LOG_LEVEL", "INFO")}
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        # A worker paused or cut off mid-transaction must not hold a session's row lock for ever: the server ends
+        # such a transaction, and the web server can declare the worker lost.
+        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True, "connect_args": {"options": "-c idle_in_transaction_session_timeout=30000"}}
+    app = create_app(overrides)
     return run_worker(app, name, indices, burst=args.burst)

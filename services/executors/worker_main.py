@@ -59,8 +59,6 @@ def run_worker(app: "Flask", name: str, indices: list[int], burst: bool = False)
     """Serve jobs until stopped (``burst``: until the queue is empty). ``app`` was built with ``WORKER_NAME``."""
     if executor_name(app) != "rq":
         raise SystemExit("a worker needs TUNEWRIGHT_EXECUTOR=rq and REDIS_URL")
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not os.environ.get("DATABASE_URL"):
-        raise SystemExit("a worker needs DATABASE_URL: the web server's database (PostgreSQL across hosts)")
     boot_id = uuid.uuid4().hex
     bind_app(app)
     from services.system_monitor import read_gpus

@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.default_model import DEFAULT_MODEL_ID
 from core.model_registry import Availability, availability
@@ -429,6 +429,7 @@ class TrainingService:
 
     def shutdown(self, timeout: float = 30) -> bool:
         """Kill every child and wait for the supervisors to record it (tests, app teardown)."""
+        self.stopped.set()
         for supervisor in list(self._supervisors.values()):
             supervisor.kill()
         return self._wait_for_supervisors(timeout)
@@ -439,6 +440,7 @@ class TrainingService:
         timeout = self.stop_timeout if timeout is None else timeout
         with self._lock:
             self.shutting_down = True
+            self.stopped.set()
             supervisors = list(self._supervisors.values())
         if supervisors:
             log.info("stopping %d training session(s) at a checkpoint before exiting", len(supervisors))
@@ -492,7 +494,15 @@ class TrainingService:
         """The session's worker stopped sending heartbeats: ``interrupted`` (its metrics and checkpoints are what
         the worker stored), resumed on another worker at once when its config asks for auto-resume."""
         with self._lock:
-            if not self.holds(session_id, attempt):
+            if db.engine.dialect.name == "postgresql":
+                # A paused worker may hold the row's lock mid-transaction: give up for this round instead of
+                # hanging the repair loop (PostgreSQL ends the worker's idle transaction: cli/worker.py).
+                db.session.execute(text("SET LOCAL lock_timeout = '3s'"))
+            try:
+                held = self.holds(session_id, attempt)
+            except OperationalError:
+                held = False
+            if not held:
                 db.session.rollback()
                 return
             session = db.session.get(TrainingSession, session_id, populate_existing=True)

@@ -125,3 +125,54 @@ def test_jobs_spread_survive_a_redis_restart_and_a_lost_worker(cluster, tiny_mod
         assert max(step for _, step in live[victim_id]) == total
     finally:
         listener.client.disconnect()
+
+
+def test_a_worker_that_comes_back_does_not_continue_and_stop_checkpoints(cluster, tiny_model_dir):
+    """A worker frozen mid-run (SIGSTOP: a partition, a hung host) is declared lost; with auto-resume its job
+    moves to the other worker at once. Thawed, it finds the job taken over and kills its copy. Then a stop reaches
+    the new worker through Redis and the trainer checkpoints before exiting."""
+    import signal
+
+    import psutil
+
+    config = tiny_config(tiny_model_dir, training={"samples_per_epoch": 600, "save_steps": 4, "auto_resume": True},
+                         pre_training={"enabled": False})
+    sid = cluster.api("POST", "/training/start", json={"config": config})["session"]["id"]
+    cluster.wait(lambda: cluster.session(sid)["step"] >= 5, 120, "the job to pass step 5")
+    first = cluster.session(sid)
+    frozen = first["worker"]
+    other = "w2" if frozen == "w1" else "w1"
+    below = psutil.Process(cluster.workers[frozen].pid).children(recursive=True)
+    tree = [cluster.workers[frozen].pid] + [p.pid for p in below]
+    child = next(p for p in below if "spawn_main" in " ".join(p.cmdline()))  # the training child
+    for pid in tree:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        cluster.wait(lambda: cluster.session(sid)["worker"] == other and cluster.session(sid)["status"] == "running",
+                     cluster.grace + 60, "the job to move to the other worker", lambda: cluster.worker_log(other))
+    finally:
+        for pid in tree:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    assert cluster.session(sid)["attempt"] == 2
+    cluster.wait(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, 60,
+                 "the thawed worker to kill its copy of the job")
+    log = (cluster.folder / frozen / "logs" / "tunewright.log").read_text()
+    assert "taken over by another worker" in log
+    # The thawed worker is alive again and idle; the job stays with attempt 2.
+    cluster.wait(lambda: {w["name"]: w for w in cluster.api("GET", "/system/workers")["workers"]}[frozen]["alive"],
+                 30, "the thawed worker's heartbeat")
+    assert cluster.session(sid)["worker"] == other
+
+    step_before_stop = cluster.session(sid)["step"]
+    cluster.api("POST", "/training/stop", json={"session_id": sid})
+    cluster.wait(lambda: cluster.session(sid)["status"] == "stopped", 120, "the job to stop",
+                 lambda: cluster.worker_log(other))
+    stopped = cluster.session(sid)
+    history, _ = checkpoint_history(SessionPaths(Path(stopped["output_dir"])), "grpo")
+    assert max(entry["step"] for entry in history) >= max(step_before_stop, stopped["step"])  # checkpointed at stop
+    detail = cluster.api("GET", f"/training/sessions/{sid}")
+    steps = [m["step"] for m in detail["metrics"] if m["phase"] == "grpo"]
+    assert steps == list(range(1, max(steps) + 1))  # nothing from the frozen copy, nothing missing
