@@ -96,7 +96,7 @@ def launch_argv(job_path: Path, num_gpus: int, *, deepspeed_file: Path | None = 
         argv += ["--use_deepspeed", "--deepspeed_config_file", str(deepspeed_file)]
     elif num_gpus > 1:
         argv.append("--multi_gpu")
-    argv += ["--mixed_precision", "no", "--main_process_port", str(port if port is not None else free_port()),
+    argv += ["--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port if port is not None else free_port()),
              "-m", CHILD_MODULE, str(job_path)]
     return argv
 

@@ -29,7 +29,7 @@ def job_for(tmp_path: Path, num_gpus: int = 1, deepspeed: str = "none", device: 
 def test_ddp_argv(tmp_path, gpus, multi):
     argv = launch_argv(tmp_path / "job.json", gpus, port=29123)
     assert argv == [*PREFIX, "--num_processes", str(gpus), "--num_machines", "1", *multi,
-                    "--mixed_precision", "no", "--main_process_port", "29123",
+                    "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29123",
                     "-m", CHILD_MODULE, str(tmp_path / "job.json")]
 
 
@@ -42,7 +42,7 @@ def test_deepspeed_argv_and_config(tmp_path, gpus, mode, stage):
     # DeepSpeed's launcher starts the processes itself: --multi_gpu would be refused next to --use_deepspeed.
     assert argv == [*PREFIX, "--num_processes", str(gpus), "--num_machines", "1",
                     "--use_deepspeed", "--deepspeed_config_file", str(ds_file),
-                    "--mixed_precision", "no", "--main_process_port", "29124", "-m", CHILD_MODULE, str(job_path)]
+                    "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29124", "-m", CHILD_MODULE, str(job_path)]
     written = json.loads(ds_file.read_text())
     assert written == deepspeed_config(mode)
     zero = written["zero_optimization"]
