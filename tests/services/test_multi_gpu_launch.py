@@ -63,6 +63,32 @@ def test_deepspeed_with_one_gpu_is_a_config_error(client):
     assert [d["path"] for d in response.json["details"]] == ["training.deepspeed"]
 
 
+def test_deepspeed_is_refused_where_it_is_not_installed(tmp_path):
+    """Two configured GPU slots (no GPU needed: nothing starts) get past the GPU count; DeepSpeed is absent here."""
+    import importlib.util
+
+    from app_factory import create_app
+    from extensions import db
+
+    if importlib.util.find_spec("deepspeed") is not None:
+        pytest.skip("deepspeed is installed here")
+    app = create_app({**make_test_config(tmp_path), "TRAINING_DEVICES": ["cuda:0", "cuda:1"]})
+    try:
+        assert app.extensions["tunewright.training"].local_gpus() == 2
+        response = app.test_client().post("/api/training/start", json={
+            "config": {"training": {"num_gpus": 2, "deepspeed": "zero3"}}})
+        assert response.status_code == 400
+        assert [d["path"] for d in response.json["details"]] == ["training.deepspeed"]
+        assert "not installed" in response.json["error"]
+        response = app.test_client().post("/api/training/start", json={"config": {"training": {"num_gpus": 3}}})
+        assert response.status_code == 400 and "2 GPUs" in response.json["details"][0]["message"]
+    finally:
+        app.extensions["tunewright.training"].shutdown()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 # -- the adapters the supervisor uses for a launched run ----------------------------------------------------------------
 RANK_IN_OWN_SESSION = """
 import subprocess, sys, time
