@@ -53,6 +53,9 @@ class Config:
     MAX_UPLOAD_BYTES = int(os.environ.get("TUNEWRIGHT_MAX_UPLOAD_BYTES", str(10 * 1024**3)))
     MAX_CONCURRENT_TRAININGS = int(os.environ.get("TUNEWRIGHT_MAX_CONCURRENT_TRAININGS", "0"))  # 0: one per device
     TRAINING_STOP_TIMEOUT = _env_float("TUNEWRIGHT_STOP_TIMEOUT", 300.0)  # seconds before a stop becomes a kill
+    # auto: `accelerate launch` only for runs on several GPUs; accelerate: every run through it (one process on a
+    # CPU or one GPU), the launcher path's own check on any machine (core/training/launch.py).
+    TRAINING_LAUNCHER = os.environ.get("TUNEWRIGHT_TRAINING_LAUNCHER", "auto")
 
     # Access (services/security.py): a configured token is always enforced, loopback included (a reverse proxy
     # reaches a loopback bind from the network). With none configured, the bind decides whether one is generated.

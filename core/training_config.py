@@ -100,6 +100,10 @@ class TrainingSection(_Section):
         "installed, llama.cpp on a CPU, else transformers. llama_cpp is CPU-only; vllm needs a GPU.")
     num_gpus: int = Field(1, ge=1, le=64, description="GPUs of one host this run trains on; more than 1 launches "
                           "the trainer with accelerate (DDP) and needs a host, or a worker, with that many GPUs.")
+    deepspeed: Literal["none", "zero2", "zero3"] = Field(
+        "none", description="DeepSpeed ZeRO for a multi-GPU run (num_gpus > 1): zero2 shards optimizer state and "
+        "gradients, zero3 also the weights (for models too large for one GPU). Needs deepspeed installed where it "
+        "trains; none: plain DDP.")
     auto_resume: bool = Field(False, description="With training workers (TUNEWRIGHT_EXECUTOR=rq): when the run's worker "
                               "is lost, resume it on another worker from its latest checkpoint without asking.")
     report_to: list[Tracker] = Field(
@@ -264,6 +268,9 @@ def _cross_field_errors(config: TrainingConfig) -> list[dict[str, str]]:
     if t.max_new_tokens >= t.max_sequence_length:
         add("training.max_new_tokens", f"must be below max_sequence_length ({t.max_sequence_length})",
             "Lower max_new_tokens or raise max_sequence_length.")
+    if t.deepspeed != "none" and t.num_gpus == 1:
+        add("training.deepspeed", f"{t.deepspeed} shards across GPUs and needs num_gpus > 1",
+            "Set training.num_gpus to the GPUs to train on, or set deepspeed to 'none'.")
     d = config.dataset
     if len({d.reasoning_start, d.reasoning_end, d.solution_start, d.solution_end}) != 4:
         add("dataset.solution_start", "the four markers must all differ", "Give each marker its own text.")

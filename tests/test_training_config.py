@@ -58,11 +58,19 @@ def test_every_error_is_reported_with_its_path():
     ({"reward": {"type": "components", "components": [{"name": "nope"}]}}, "reward.components.0.name"),
     ({"reward": {"type": "components", "components": []}}, "reward.components"),
     ({"dataset": {"solution_start": "<start_working_out>"}}, "dataset.solution_start"),
+    ({"training": {"deepspeed": "zero2"}}, "training.deepspeed"),
+    ({"training": {"deepspeed": "zero3", "num_gpus": 1}}, "training.deepspeed"),
 ])
 def test_cross_field_errors_point_at_the_field_to_change(config, path):
     with pytest.raises(ConfigValidationError) as info:
         parse_config(config)
     assert [e["path"] for e in info.value.errors] == [path]
+
+
+def test_deepspeed_is_accepted_with_several_gpus():
+    config = parse_config({"training": {"num_gpus": 4, "deepspeed": "zero3"}})
+    assert (config.training.num_gpus, config.training.deepspeed) == (4, "zero3")
+    assert parse_config({}).training.deepspeed == "none"
 
 
 def test_gspo_defaults_to_sequence_level():

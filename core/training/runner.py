@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +60,19 @@ def _lora_config(config: TrainingConfig):
                       target_modules=m.target_modules, task_type="CAUSAL_LM")
 
 
-def _save_adapter(model, tokenizer, folder: Path) -> None:
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+def _main_process() -> bool:
+    """Rank 0 of a launched multi-process run (core/training/launch.py), or the only process: the one that writes
+    the shared folders (every DDP rank holds the same weights)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _save_adapter(model, tokenizer, folder: Path, trainer=None) -> None:
+    if trainer is not None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        trainer.save_model(str(folder))  # gathers ZeRO-3's sharded weights on every rank; rank 0 writes
+        return
+    if _main_process():
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
 
 
 def run_training(job: TrainingJob) -> str:
@@ -119,10 +130,11 @@ def run_training(job: TrainingJob) -> str:
                 final_evaluate(trainer, eval_dataset, callback.stop_requested)
         model = trainer.model
         if callback.stop_requested:
-            _save_adapter(model, tokenizer, paths.adapter)
+            _save_adapter(model, tokenizer, paths.adapter, trainer)
             return "stopped"
-        _save_adapter(model, tokenizer, paths.sft_adapter)
-        (paths.sft_adapter / SFT_DONE).write_text(json.dumps({"steps": trainer.state.global_step}))
+        _save_adapter(model, tokenizer, paths.sft_adapter, trainer)
+        if _main_process():
+            (paths.sft_adapter / SFT_DONE).write_text(json.dumps({"steps": trainer.state.global_step}))
         offset = trainer.state.global_step
         del trainer
     elif pre.enabled:
@@ -203,5 +215,5 @@ def _run_grpo(job: TrainingJob, model, tokenizer, runtime: Runtime, system_promp
             trainer.train(resume_from_checkpoint=_resume_point(job, paths.grpo_checkpoints))
     finally:
         rollout.close()
-    _save_adapter(trainer.model, tokenizer, paths.adapter)
+    _save_adapter(trainer.model, tokenizer, paths.adapter, trainer)
     return "stopped" if callback.stop_requested else "completed"

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +72,15 @@ class PipeLogHandler(logging.Handler):
             self.handleError(record)
 
 
-def _setup_output(log_path: Path, emit: PipeEmitter) -> None:
+def _setup_output(log_path: Path, emit: PipeEmitter, tag: str = "") -> None:
+    """``tag``: a prefix for this process's file lines (the rank, when several processes share the file)."""
     log_file = open_log(log_path)  # owner-only (core.logfiles)
     os.dup2(log_file.fileno(), sys.stdout.fileno())  # native code and prints land in the file too
     os.dup2(log_file.fileno(), sys.stderr.fileno())
     root = logging.getLogger()
     root.handlers.clear()
     file_handler = logging.StreamHandler(log_file)
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
+    file_handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {tag}[%(name)s] %(message)s"))
     pipe_handler = PipeLogHandler(emit)
     pipe_handler.setFormatter(logging.Formatter("%(message)s"))
     root.addHandler(file_handler)
@@ -124,8 +126,16 @@ def run_child(job: dict[str, Any], conn, stop_event, env: dict[str, str | None] 
     if job.get("device", "cpu").startswith("cuda:"):  # before torch is imported: this child sees one GPU
         os.environ["CUDA_VISIBLE_DEVICES"] = job["device"].split(":", 1)[1]
     emit = PipeEmitter(conn, parent_pid=os.getppid(), spool_path=Path(job["spool_path"]))
+    train(job, emit, stop_event)
+
+
+def train(job: dict[str, Any], emit: PipeEmitter, stop_event, agree: Callable[[bool], bool] | None = None,
+          tag: str = "") -> None:
+    """The training run shared by :func:`run_child` and ``core.training.distributed_child``: reports through
+    ``emit`` and stops at a checkpoint once ``stop_event.is_set()`` or the parent is gone. ``agree`` turns this
+    process's stop decision into the one every rank takes (DDP: the ranks must stop after the same step)."""
     threading.Thread(target=_watch_parent, args=(emit,), name="parent-watch", daemon=True).start()
-    _setup_output(Path(job["log_path"]), emit)
+    _setup_output(Path(job["log_path"]), emit, tag)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         from core.datasets import DatasetSpec, load_examples
@@ -149,7 +159,8 @@ def run_child(job: dict[str, Any], conn, stop_event, env: dict[str, str | None] 
             raise ValueError("the dataset has no usable rows")
 
         def should_stop() -> bool:
-            return stop_event.is_set() or not emit.parent_alive()
+            wanted = stop_event.is_set() or not emit.parent_alive()
+            return agree(wanted) if agree is not None else wanted
 
         run = get_method(config.method).run  # the method chosen by the config (GRPO by default)
         outcome = run(TrainingJob(config=config, model_path=job["model_path"], rows=rows,

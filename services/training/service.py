@@ -150,6 +150,7 @@ class TrainingService:
             if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
                 raise ServiceError("session_id may hold letters, digits, '-' and '_' only (at most 32).")
             self._check_id_free(session_id, check_folder=output_parent is None)
+        self._check_gpus(config)
         self._check_model(config)
         self._check_method(config)
         check_rollout_engine(config)
@@ -603,7 +604,9 @@ class TrainingService:
                 "eval_sets_file": eval_sets_file,
                 "output_dir": str(output_dir), "log_path": str(output_dir / "train.log"),
                 "spool_path": str(output_dir / SPOOL_FILE),
-                "resume": bool(session.resume_requested), "device": device}
+                "resume": bool(session.resume_requested), "device": device,
+                "num_gpus": config.training.num_gpus,  # > 1: `accelerate launch` (core/training/launch.py)
+                "launcher": self.app.config.get("TRAINING_LAUNCHER") or "auto"}
 
     def _child_env(self, session: TrainingSession) -> dict[str, str | None]:
         """The owner's tracker secrets for the trackers this run reports to: handed to the child process beside
@@ -656,6 +659,34 @@ class TrainingService:
         return [{"session_id": s.id, "owner_id": s.owner_id, "position": waiting[s.id]["position"],
                  "priority": names.get(s.priority, str(s.priority)), "reason": waiting[s.id]["reason"],
                  "waiting_reason": waiting[s.id]["reason"]} for s in rows if s.id in waiting]
+
+    def local_gpus(self) -> int:
+        """GPUs this server's sessions may use: its distinct cuda device slots (the TRAINING_DEVICES setting, else
+        every GPU found by :func:`device_slots`)."""
+        return len({slot for slot in self._slots if slot.startswith("cuda")})
+
+    def _check_gpus(self, config: TrainingConfig) -> None:
+        """With local children a run needs its GPUs on this machine (and DeepSpeed installed here). With workers (the
+        rq executor) the web server routes it to a worker that has them (services/executors/rq_dispatch.py), so
+        nothing is checked here."""
+        if self.remote is not None:
+            return
+        t = config.training
+        gpus = self.local_gpus()
+        if t.num_gpus > 1 and t.num_gpus > gpus:  # one "GPU" runs on whatever device there is, the CPU too
+            have = f"{gpus} GPU{'s' if gpus != 1 else ''}" if gpus else "no GPU"
+            message = f"num_gpus is {t.num_gpus} but this server has {have}."
+            raise ServiceError(f"The run asks for more GPUs than this server has: {message}", details=[{
+                "path": "training.num_gpus", "message": message,
+                "hint": f"Set training.num_gpus to {max(gpus, 1)} or less, or run it on a training worker with "
+                        f"{t.num_gpus} GPUs (TUNEWRIGHT_EXECUTOR=rq)."}])
+        if t.deepspeed != "none":
+            import importlib.util
+
+            if importlib.util.find_spec("deepspeed") is None:
+                raise ServiceError("DeepSpeed is not installed on this server.", details=[{
+                    "path": "training.deepspeed", "message": "deepspeed is not installed on this server",
+                    "hint": "Set deepspeed to 'none' (plain DDP), or pip install deepspeed on the server."}])
 
     # -- training methods (issue 11) --------------------------------------------------------------------------
     def _check_method(self, config: TrainingConfig) -> None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
+import subprocess
 import time
 from collections import deque
 from collections.abc import Callable
 from multiprocessing import connection as mp_connection
+from multiprocessing.connection import Listener
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,9 +97,15 @@ class Supervisor:
         self.process = None
         self._conn = None
         self._stop_event = None
+        self.launched = False  # run under `accelerate launch` (core/training/launch.py), not as a multiprocessing child
+        self._stop_file: Path | None = None  # a launched run's stop request
 
     # -- control (called from request threads) -------------------------------------------------------------
     def spawn(self) -> int:
+        from core.training.launch import uses_launcher
+
+        if uses_launcher(self.job):
+            return self._launch()
         from core.training.worker import run_child
 
         ctx = mp.get_context("spawn")  # fork would copy the server's threads and sockets into the child
@@ -107,6 +116,36 @@ class Supervisor:
         self.process.start()
         child_conn.close()
         return self.process.pid
+
+    def _launch(self) -> int:
+        """Several GPUs (or ``launcher == "accelerate"``): run ``accelerate launch`` in a session of its own; rank 0
+        connects back to a Listener and sends the same events as a multiprocessing child. Secrets travel in the
+        launcher's environment, never in the job file."""
+        from core.logfiles import open_log
+        from core.training.launch import JOB_FILE, STOP_FILE, launch_env, prepare_launch, write_job_file
+        from services.training.launched import LaunchedProcess, RankZeroConnection
+
+        output = Path(self.job["output_dir"])
+        output.mkdir(parents=True, exist_ok=True)
+        self._stop_file = output / STOP_FILE
+        self._stop_file.unlink(missing_ok=True)  # a request left by the previous run must not stop a resume
+        authkey = os.urandom(16)
+        listener = Listener(("127.0.0.1", 0), authkey=authkey)
+        try:
+            job = {**self.job, "listener": {"address": list(listener.address), "authkey": authkey.hex()}}
+            job_path = write_job_file(output / JOB_FILE, job)
+            argv = prepare_launch(job, job_path)
+            with open_log(self.job["log_path"]) as log_file:  # the launcher's own output; each rank appends too
+                popen = subprocess.Popen(argv, env=launch_env(os.environ, self.env, job), stdin=subprocess.DEVNULL,
+                                         stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        except BaseException:
+            listener.close()
+            raise
+        self._conn = RankZeroConnection(listener)
+        self.process = LaunchedProcess(popen)
+        self.launched = True
+        log.info("session %s: launched %s (pid %d)", self.session_id, " ".join(argv[1:]), popen.pid)
+        return popen.pid
 
     def start(self) -> int:
         """Spawn the child and supervise it from a background task."""
@@ -119,7 +158,10 @@ class Supervisor:
         self._loop()
 
     def request_stop(self, timeout: float) -> None:
-        self._stop_event.set()
+        if self._stop_event is not None:
+            self._stop_event.set()
+        if self._stop_file is not None:
+            self._stop_file.touch()
         self.stop_deadline = time.monotonic() + timeout
 
     def kill(self) -> None:
@@ -151,6 +193,7 @@ class Supervisor:
                 self.fenced = True
                 self.kill()
                 self.process.join(30)
+                self._close_launched()
                 return
             except Exception:
                 failures += 1
@@ -171,7 +214,13 @@ class Supervisor:
                 continue  # only the last events are left to store
             self._wait_for_events(closed)
         self.process.join(5)
+        self._close_launched()
         self._finish()
+
+    def _close_launched(self) -> None:
+        """A launched run's listener and its accept thread end with the run (a multiprocessing Pipe needs nothing)."""
+        if self.launched:
+            self._conn.close()
 
     def _wait_for_events(self, closed: bool = False) -> None:
         """Sleep until the child sends something or exits. In threading mode this blocks on the pipe and

@@ -17,6 +17,7 @@ const GROUPS = [
   ["Learning rate", ["training.learning_rate", "training.lr_scheduler_type", "training.warmup_steps"]],
   ["Optimisation", ["training.optim", "training.weight_decay", "training.max_grad_norm", "training.bf16", "training.cpu_autocast"]],
   ["Generation", ["training.max_sequence_length", "training.max_new_tokens", "training.temperature", "training.top_p", "training.rollout_engine"]],
+  ["GPUs (set num_gpus before DeepSpeed: ZeRO needs more than one)", ["training.num_gpus", "training.deepspeed"]],
   ["Experiment tracking (our database keeps every metric either way)", ["training.report_to", "training.tracking_project", "training.mlflow_tracking_uri"]],
 ];
 const SECTION_TITLES = { grpo: "GRPO", pre_training: "Pre-training (SFT on formatted answers first)" };
