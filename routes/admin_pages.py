@@ -1,10 +1,11 @@
-"""The Admin page: users (approve, disable, promote, reset a password), the audit log and every user's
-queued and running jobs. Rendered as a frame; static/js/admin.js fills it from /api/admin."""
+"""The Admin page: users (approve, disable, promote, reset a password), the audit log, every user's
+queued and running jobs and the training workers. Rendered as a frame; static/js/admin.js fills it from /api/admin."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 from services.auth.permissions import require_accounts
+from services.executors import executor_name
 
 bp = Blueprint("admin_pages", __name__)
 
@@ -16,4 +17,4 @@ def _accounts_only():
 
 @bp.get("/admin")
 def index():
-    return render_template("admin.html")
+    return render_template("admin.html", executor=executor_name(current_app))

@@ -2,6 +2,7 @@
 from flask import Blueprint, abort, current_app, render_template
 
 from routes.wizard import draft_id
+from services.executors import executor_name
 from services.model_catalog import list_models
 
 bp = Blueprint("pages", __name__)
@@ -28,7 +29,7 @@ def inject_wizard_steps():
 @bp.get("/")
 def index():
     """The home page is the dashboard (signed in, or single mode); the wizard is one click away."""
-    return render_template("dashboard.html")
+    return render_template("dashboard.html", executor=executor_name(current_app))
 
 
 @bp.get("/wizard/<step>")

@@ -14,7 +14,9 @@ def status():
 @bp.get("/workers")
 def workers():
     """The training workers (TUNEWRIGHT_EXECUTOR=rq): GPUs, free memory, heartbeat, current jobs. Job ids the
-    caller may not see are left out."""
+    caller may not see are left out. ``grace_seconds``: how long a silent worker stays alive (then it is lost)."""
+    from services.executors import executor_name
     from services.executors.workers import list_workers, visible_jobs
 
-    return jsonify(executor=current_app.config.get("EXECUTOR", "local"), workers=visible_jobs(list_workers()))
+    return jsonify(executor=executor_name(current_app), workers=visible_jobs(list_workers()),
+                   grace_seconds=float(current_app.config.get("WORKER_GRACE_SECONDS", 60)))

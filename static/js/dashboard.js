@@ -37,7 +37,10 @@ function renderSystem(s) {
   }
   const gpus = s.gpus || [];
   const box = clear($("#dash-gpus"));
-  if (!gpus.length) box.append("No NVIDIA GPU detected: training runs on the CPU.");
+  if (!gpus.length) {
+    box.append(root.dataset.executor === "rq" ? "No NVIDIA GPU on the web server (training runs on the workers)."
+                                              : "No NVIDIA GPU detected: training runs on the CPU.");
+  }
   for (const g of gpus) {
     const memory = g.memory_total ? (100 * g.memory_used) / g.memory_total : 0;
     const row = el("div", { class: "gpu mb-2 text-body", "data-gpu": String(g.index) },

@@ -93,6 +93,21 @@ async function load() {
   } catch (error) { fail(error); }
 }
 
+// Where it runs (scale-out): a queued session is handed to a worker, and a resumed one may move to another.
+function showWorker(summary) {
+  const line = $("#job-worker");
+  line.hidden = !summary.worker;
+  $('[data-field="worker"]', line).textContent = summary.worker || "";
+  $('[data-field="attempt"]', line).textContent = summary.attempt > 1 ? ` · attempt ${summary.attempt}` : "";
+}
+
+async function loadWorker() {
+  try {
+    const data = await get(`/api/training/sessions/${encodeURIComponent(sessionId)}?max_points=2`);
+    showWorker(data.session);
+  } catch (_) { /* keeps what it showed */ }
+}
+
 const socket = getSocket();
 if (socket) {
   const mine = (p) => p && p.session_id === sessionId;
@@ -103,6 +118,6 @@ if (socket) {
     const button = optionsBox.querySelector(`[data-export-id="${p.export_id}"]`);
     if (button) button.textContent = `Exporting… ${Math.round((p.progress || 0) * 100)}% ${p.message || ""}`;
   });
-  socket.on("session_status", (p) => { if (p && p.session_id === sessionId) load(); });
+  socket.on("session_status", (p) => { if (p && p.session_id === sessionId) { load(); loadWorker(); } });
 }
 load();

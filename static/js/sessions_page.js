@@ -49,6 +49,8 @@ function row(s) {
     el("td", {}, el("div", { class: "input-group input-group-sm" }, nameInput, rename), el("code", { class: "small" }, s.id)),
     el("td", {}, el("span", { class: `badge status-${s.status}` }, s.status),
        s.waiting_reason ? el("div", { class: "text-secondary", "data-field": "waiting-reason" }, s.waiting_reason) : null,
+       s.worker ? el("div", { class: "text-secondary", "data-field": "worker", title: "The worker it was handed to (scale-out)" },
+         `worker ${s.worker}${s.attempt > 1 ? ` · attempt ${s.attempt}` : ""}`) : null,
        s.error ? el("div", { class: "text-danger text-break" }, s.error) : null),
     el("td", {}, `${s.method}${s.algorithm ? ` / ${s.algorithm}` : ""}`),
     el("td", { class: "text-break" }, s.model || "—"),

@@ -1,6 +1,7 @@
 """A studio spread over processes on this host, as docs/scale-out.md lays it out over hosts: a Redis server, a
-PostgreSQL database of its own, the web server with TUNEWRIGHT_EXECUTOR=rq and `tunewright worker` processes with
-separate working folders sharing one storage folder. Used by the scale-out test and bench/queue_latency.py."""
+PostgreSQL database of its own (or one SQLite file: one host only), the web server with TUNEWRIGHT_EXECUTOR=rq and
+`tunewright worker` processes with separate working folders sharing one storage folder. Used by the scale-out
+tests and bench/queue_latency.py."""
 from __future__ import annotations
 
 import os
@@ -55,19 +56,6 @@ class RedisServer:
         self.start()
 
 
-class SqliteDatabase:
-    """One SQLite file (WAL) shared by every process: acceptable while they all run on one host."""
-
-    def __init__(self, folder: Path):
-        self.url = f"sqlite:///{folder / 'cluster.db'}"
-
-    def create(self) -> None:
-        pass
-
-    def drop(self) -> None:
-        pass
-
-
 class Database:
     """A PostgreSQL database made for this cluster on the test server (TUNEWRIGHT_TEST_DATABASE_URL's)."""
 
@@ -93,14 +81,28 @@ class Database:
         self._run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+class SqliteDatabase:
+    """One SQLite file that every process of a one-host studio opens (the Workers panel's browser test)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.url = f"sqlite:///{path}"
+
+    def create(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def drop(self) -> None:
+        pass
+
+
 class Cluster:
     def __init__(self, folder: Path, database_url: str | None = None, grace: float = 5.0):
-        """``database_url``: a PostgreSQL server to make a database on; None: a SQLite file in ``folder``."""
+        """``database_url``: a PostgreSQL server (a database is made on it), or None for a SQLite file in
+        ``folder`` (one host only)."""
         self.folder = folder
         self.storage = folder / "shared"
         self.redis = RedisServer(folder / "redis")
-        folder.mkdir(parents=True, exist_ok=True)
-        self.database = Database(database_url) if database_url else SqliteDatabase(folder)
+        self.database = Database(database_url) if database_url else SqliteDatabase(folder / "tunewright.db")
         self.grace = grace
         self.web: LiveServer | None = None
         self.workers: dict[str, subprocess.Popen] = {}
