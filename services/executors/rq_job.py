@@ -56,7 +56,6 @@ def _run(app: "Flask", session_id: str, attempt: int, job_id: str | None) -> str
         return "skipped"
     try:
         job = service._job(session, device)
-        job["num_gpus"] = int((session.config.get("training") or {}).get("num_gpus") or 1)
         env = service._child_env(session)
     except Exception as exc:
         reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"

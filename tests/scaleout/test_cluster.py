@@ -147,6 +147,7 @@ def test_a_worker_that_comes_back_does_not_continue_and_stop_checkpoints(cluster
     child = next(p for p in below if "spawn_main" in " ".join(p.cmdline()))  # the training child
     for pid in tree:
         os.kill(pid, signal.SIGSTOP)
+    frozen_step = cluster.session(sid)["step"]
     try:
         cluster.wait(lambda: cluster.session(sid)["worker"] == other and cluster.session(sid)["status"] == "running",
                      cluster.grace + 60, "the job to move to the other worker", lambda: cluster.worker_log(other))
@@ -166,13 +167,15 @@ def test_a_worker_that_comes_back_does_not_continue_and_stop_checkpoints(cluster
                  30, "the thawed worker's heartbeat")
     assert cluster.session(sid)["worker"] == other
 
-    step_before_stop = cluster.session(sid)["step"]
+    # The new worker trains past where the frozen one was (from the checkpoint before it), then is stopped.
+    cluster.wait(lambda: cluster.session(sid)["step"] >= frozen_step + 2, 120, "the new worker to pass the old one",
+                 lambda: cluster.worker_log(other))
     cluster.api("POST", "/training/stop", json={"session_id": sid})
     cluster.wait(lambda: cluster.session(sid)["status"] == "stopped", 120, "the job to stop",
                  lambda: cluster.worker_log(other))
     stopped = cluster.session(sid)
     history, _ = checkpoint_history(SessionPaths(Path(stopped["output_dir"])), "grpo")
-    assert max(entry["step"] for entry in history) >= max(step_before_stop, stopped["step"])  # checkpointed at stop
+    assert max(entry["step"] for entry in history) >= max(frozen_step + 2, stopped["step"])  # checkpointed at stop
     detail = cluster.api("GET", f"/training/sessions/{sid}")
     steps = [m["step"] for m in detail["metrics"] if m["phase"] == "grpo"]
     assert steps == list(range(1, max(steps) + 1))  # nothing from the frozen copy, nothing missing
