@@ -43,12 +43,14 @@ def run_session(session_id: str, attempt: int) -> str:
 
 
 def _run(app: "Flask", session_id: str, attempt: int, job_id: str | None) -> str:
-    from services.system_monitor import read_gpus
     from services.training import get_training_service
     from services.training.supervisor import Supervisor
 
     service = get_training_service()
-    device = "cuda:0" if read_gpus() else "cpu"  # the worker's own GPUs (CUDA_VISIBLE_DEVICES) start at 0
+    gpus = app.config.get("WORKER_GPUS") or []
+    # A physical index: the child sets CUDA_VISIBLE_DEVICES to it (which names physical GPUs whatever the parent
+    # sees); a multi-GPU launch uses the worker's own CUDA_VISIBLE_DEVICES instead.
+    device = f"cuda:{gpus[0]}" if gpus else "cpu"
     name = app.config["WORKER_NAME"]
     session = service.claim(session_id, attempt, job_id, name, device)
     if session is None:

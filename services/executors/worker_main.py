@@ -14,7 +14,7 @@ import redis
 from extensions import db
 from services.executors import executor_name
 from services.executors.rq_job import bind_app
-from services.executors.workers import default_name, heartbeat, mark_stopped, queue_name, register
+from services.executors.workers import heartbeat, mark_stopped, queue_name, register
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -39,8 +39,8 @@ def _worker_class():
 
 
 def select_gpus(spec: str | None) -> list[int]:
-    """``all`` (default), ``none``, or a comma list of indices; the worker then sees only those
-    (CUDA_VISIBLE_DEVICES), as cuda:0..n-1."""
+    """``all`` (default), ``none``, or a comma list of physical indices. The worker's processes then see only those
+    (CUDA_VISIBLE_DEVICES); a single-GPU child is pinned by physical index, as with the local executor."""
     from services.system_monitor import read_gpus
 
     present = [g["index"] for g in read_gpus()]
@@ -60,11 +60,10 @@ def run_worker(app: "Flask", name: str, indices: list[int], burst: bool = False)
     if executor_name(app) != "rq":
         raise SystemExit("a worker needs TUNEWRIGHT_EXECUTOR=rq and REDIS_URL")
     boot_id = uuid.uuid4().hex
+    app.config["WORKER_GPUS"] = list(indices)
     bind_app(app)
-    from services.system_monitor import read_gpus
-
     with app.app_context():
-        register(name, boot_id, read_gpus(), slots=1)
+        register(name, boot_id, own_gpus(app), slots=1)
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeats, args=(app, name, boot_id, stop), name="worker-heartbeat",
                             daemon=True)
@@ -85,14 +84,21 @@ def run_worker(app: "Flask", name: str, indices: list[int], burst: bool = False)
     return 0
 
 
-def _heartbeats(app: "Flask", name: str, boot_id: str, stop: threading.Event) -> None:
+def own_gpus(app: "Flask") -> list[dict]:
+    """This worker's GPUs. NVML lists every GPU of the host whatever CUDA_VISIBLE_DEVICES says, so filter by the
+    physical indices the worker was given."""
     from services.system_monitor import read_gpus
 
+    mine = set(app.config.get("WORKER_GPUS") or [])
+    return [gpu for gpu in read_gpus() if gpu["index"] in mine]
+
+
+def _heartbeats(app: "Flask", name: str, boot_id: str, stop: threading.Event) -> None:
     interval = float(app.config.get("WORKER_HEARTBEAT_SECONDS", 5))
     while not stop.wait(interval):
         try:
             with app.app_context():
-                if not heartbeat(name, boot_id, read_gpus(), pid=os.getpid()):
+                if not heartbeat(name, boot_id, own_gpus(app), pid=os.getpid()):
                     log.error("another worker named %s has started: this one stops taking jobs", name)
                     os.kill(os.getpid(), 15)
                     return

@@ -3,6 +3,7 @@ heartbeat is younger than ``WORKER_GRACE_SECONDS``; its sessions are then its ow
 they are ``interrupted`` (never ``failed``: the worker may well have been training fine)."""
 from __future__ import annotations
 
+import os
 import socket
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -54,7 +55,7 @@ def resources(gpus: list[dict]) -> tuple[list[dict], int]:
 def register(name: str, boot_id: str, gpus: list[dict], slots: int) -> Worker:
     listed, free = resources(gpus)
     worker = db.session.get(Worker, name) or Worker(name=name)
-    worker.host, worker.pid, worker.boot_id, worker.queue = socket.gethostname(), None, boot_id, queue_name(name)
+    worker.host, worker.pid, worker.boot_id, worker.queue = socket.gethostname(), os.getpid(), boot_id, queue_name(name)
     worker.gpus, worker.free_memory_mb, worker.slots, worker.state = listed, free, slots, "idle"
     worker.started_at = worker.last_heartbeat = utcnow()
     db.session.add(worker)

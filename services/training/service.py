@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.default_model import DEFAULT_MODEL_ID
 from core.model_registry import Availability, availability
@@ -34,6 +34,7 @@ from services.training.fair_queue import Queued, Waiting, pick_next, queue_order
 from services.training.liveness import owner_alive, process_started, same_process_alive
 from services.training.rollout_engine import check_rollout_engine
 from services.training.status import ACTIVE, LIVE, RESUMABLE, Status, check_transition
+from services.training.worker_sessions import WorkerSessions
 from websockets.emit import safe_emit
 from websockets.rooms import session_room
 
@@ -61,7 +62,7 @@ def device_slots() -> list[str]:
     return [f"cuda:{g['index']}" for g in gpus] or ["cpu"]
 
 
-class TrainingService:
+class TrainingService(WorkerSessions):
     def __init__(self, app: "Flask"):
         self.app = app
         self._lock = threading.RLock()
@@ -456,71 +457,6 @@ class TrainingService:
         while self._supervisors and time.monotonic() < deadline:
             time.sleep(0.1)
         return not self._supervisors
-
-    # -- sessions on workers (the rq executor) ---------------------------------------------------------------------
-    def holds(self, session_id: str, attempt: int) -> bool:
-        """Whether ``attempt`` is still the session's live attempt. The conditional update takes the row's write
-        lock until the caller commits, so a concurrent take-over waits for it (the fence of every worker write)."""
-        return db.session.execute(update(TrainingSession).where(
-            TrainingSession.id == session_id, TrainingSession.attempt == attempt,
-            TrainingSession.status.in_([s.value for s in LIVE])).values(updated_at=utcnow())).rowcount == 1
-
-    def claim(self, session_id: str, attempt: int, job_id: str | None, worker: str,
-              device: str) -> TrainingSession | None:
-        """A worker starts what it was handed, unless it was stopped, re-routed or resumed elsewhere meanwhile."""
-        with self._lock:
-            claimed = db.session.execute(update(TrainingSession).where(
-                TrainingSession.id == session_id, TrainingSession.attempt == attempt,
-                TrainingSession.rq_job_id == job_id, TrainingSession.status == Status.QUEUED.value)
-                .values(updated_at=utcnow())).rowcount == 1
-            if not claimed:
-                db.session.rollback()
-                return None
-            session = db.session.get(TrainingSession, session_id, populate_existing=True)
-            self._transition(session, Status.RUNNING)
-            session.started_at = session.started_at or utcnow()
-            session.worker, session.device = worker, device
-            session.server_pid = session.server_boot_id = session.server_started = None
-            db.session.commit()
-            self._announce(session)
-            return session
-
-    def record_child(self, session_id: str, attempt: int, pid: int) -> None:
-        if self.holds(session_id, attempt):
-            session = db.session.get(TrainingSession, session_id, populate_existing=True)
-            session.child_pid, session.child_started = pid, process_started(pid)
-        db.session.commit()
-
-    def interrupt_lost(self, session_id: str, attempt: int, worker: str | None) -> None:
-        """The session's worker stopped sending heartbeats: ``interrupted`` (its metrics and checkpoints are what
-        the worker stored), resumed on another worker at once when its config asks for auto-resume."""
-        with self._lock:
-            if db.engine.dialect.name == "postgresql":
-                # A paused worker may hold the row's lock mid-transaction: give up for this round instead of
-                # hanging the repair loop (PostgreSQL ends the worker's idle transaction: cli/worker.py).
-                db.session.execute(text("SET LOCAL lock_timeout = '3s'"))
-            try:
-                held = self.holds(session_id, attempt)
-            except OperationalError:
-                held = False
-            if not held:
-                db.session.rollback()
-                return
-            session = db.session.get(TrainingSession, session_id, populate_existing=True)
-            self._transition(session, Status.INTERRUPTED,
-                             error=f"Worker {worker} stopped sending heartbeats while this session ran; resume "
-                                   "continues from its latest checkpoint on another worker.")
-            session.child_pid = session.child_started = None
-            db.session.commit()
-            self._announce(session)
-            auto = bool(((session.config or {}).get("training") or {}).get("auto_resume"))
-        log.warning("session %s interrupted: worker %s is lost%s", session_id, worker,
-                    "; resuming it automatically" if auto else "")
-        if auto:
-            try:
-                self.resume(session_id)
-            except ServiceError as exc:
-                log.warning("automatic resume of session %s failed: %s", session_id, exc.message)
 
     # -- helpers --------------------------------------------------------------------------------------------
     def _transition(self, session: TrainingSession, new: Status, error: object = _KEEP) -> None:
