@@ -9,22 +9,9 @@ from pathlib import Path
 import pytest
 
 from core.training.paths import SessionPaths, latest_checkpoint
-from tests.training_helpers import tiny_config
+from tests.training_helpers import tiny_config, wait_for  # noqa: F401  (wait_for: also imported from here)
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(client, session_id, predicate, timeout=180.0):
-    deadline = time.monotonic() + timeout
-    detail = None
-    while time.monotonic() < deadline:
-        detail = client.get(f"/api/training/sessions/{session_id}").json
-        if predicate(detail):
-            return detail
-        if detail["session"]["status"] == "failed":
-            raise AssertionError(f"session failed: {detail['session']['error']}")
-        time.sleep(0.2)
-    raise AssertionError(f"timed out; last state: {detail and detail['session']}")
 
 
 def status_is(*statuses):

@@ -1,6 +1,8 @@
 """Small configs and rows for training tests on the tiny model."""
 from __future__ import annotations
 
+import time
+
 from core.datasets.arithmetic import generate
 
 
@@ -21,3 +23,17 @@ def tiny_config(model_dir, **sections) -> dict:
     for section, values in sections.items():
         config[section] = {**config.get(section, {}), **values}
     return config
+
+
+def wait_for(client, session_id, predicate, timeout: float = 180.0) -> dict:
+    """Poll a session through the API until ``predicate(detail)``; a failed session fails the wait at once."""
+    deadline = time.monotonic() + timeout
+    detail = None
+    while time.monotonic() < deadline:
+        detail = client.get(f"/api/training/sessions/{session_id}").json
+        if predicate(detail):
+            return detail
+        if detail["session"]["status"] == "failed":
+            raise AssertionError(f"session failed: {detail['session']['error']}")
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; last state: {detail and detail['session']}")

@@ -22,24 +22,13 @@ from core.training.launch import JOB_FILE, STOP_FILE
 from core.training.paths import SessionPaths, latest_checkpoint
 from services.training.launched import LaunchedProcess, RankZeroConnection
 from tests.helpers import make_test_config
-from tests.training_helpers import tiny_config
+from tests.training_helpers import tiny_config, wait_for
 
 
 @pytest.fixture
 def test_config(tmp_path) -> dict:
     """Every run of these tests' app goes through `accelerate launch`."""
     return {**make_test_config(tmp_path), "TRAINING_LAUNCHER": "accelerate"}
-
-
-def wait_for(client, session_id: str, predicate, timeout: float = 300.0) -> dict:
-    deadline = time.monotonic() + timeout
-    detail = None
-    while time.monotonic() < deadline:
-        detail = client.get(f"/api/training/sessions/{session_id}").json
-        if predicate(detail):
-            return detail
-        time.sleep(0.3)
-    raise AssertionError(f"timed out; last state: {detail and detail['session']}")
 
 
 def ended(detail: dict) -> bool:
@@ -160,7 +149,7 @@ def test_launched_session_completes_and_relays_its_events(client, tiny_model_dir
     service = client.application.extensions["tunewright.training"]
     supervisor = service._supervisors.get(sid)
     assert supervisor is not None and supervisor.launched
-    detail = wait_for(client, sid, ended)
+    detail = wait_for(client, sid, ended, timeout=300)
     assert detail["session"]["status"] == "completed", detail["session"]["error"]
     rows = detail["metrics"]  # stored from events that rank 0 sent through the Listener
     assert [r["step"] for r in rows if r["phase"] == "sft"] == [1, 2]
@@ -184,10 +173,11 @@ def test_stopping_a_launched_session_keeps_a_checkpoint(client, tiny_model_dir):
     response = client.post("/api/training/start", json={"config": config})
     assert response.status_code == 201, response.json
     sid = response.json["session"]["id"]
-    wait_for(client, sid, lambda d: ended(d) or (d["session"]["status"] == "running" and d["session"]["step"] >= 1))
+    wait_for(client, sid, lambda d: ended(d) or (d["session"]["status"] == "running" and d["session"]["step"] >= 1),
+             timeout=300)
     stop = client.post("/api/training/stop", json={"session_id": sid})
     assert stop.status_code == 200, stop.json
-    detail = wait_for(client, sid, ended)
+    detail = wait_for(client, sid, ended, timeout=300)
     assert detail["session"]["status"] == "stopped", detail["session"]["error"]
     assert detail["session"]["error"] is None  # stopped at a step's end by the stop file, not killed at the deadline
     steps = [r["step"] for r in detail["metrics"] if r["phase"] == "grpo"]
@@ -199,6 +189,6 @@ def test_stopping_a_launched_session_keeps_a_checkpoint(client, tiny_model_dir):
 
     # A resume starts a fresh launch: the old stop request must not stop it again.
     assert client.post("/api/training/resume", json={"session_id": sid}).status_code == 200
-    detail = wait_for(client, sid, ended)
+    detail = wait_for(client, sid, ended, timeout=300)
     assert detail["session"]["status"] == "completed", detail["session"]["error"]
     assert [r["step"] for r in detail["metrics"] if r["phase"] == "grpo"] == [1, 2, 3, 4, 5, 6]
