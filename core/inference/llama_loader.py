@@ -112,7 +112,33 @@ def llama_server_app(path: str | os.PathLike, alias: str, api_key: str, n_ctx: i
                           n_threads_batch=threads, verbose=False, **model_fields)
     server = ServerSettings(host="127.0.0.1", api_key=api_key, interrupt_requests=False)
     with _defaults_with_repacking_rule():
-        return create_app(server_settings=server, model_settings=[model])
+        app = create_app(server_settings=server, model_settings=[model])
+    from llama_cpp.server import app as server_module
+
+    proxy = getattr(server_module, "_llama_proxy", None)
+    served = getattr(proxy, "_current_model", None)
+    if served is not None:
+        reproducible_greedy(served)
+    return app
+
+
+def reproducible_greedy(model) -> None:
+    """Make a greedy (temperature 0) answer the same whatever was asked before it.
+
+    Why: llama-cpp-python reuses the prompt prefix left in the KV cache by the previous request and evaluates only
+    the rest, often just the last prompt token, alone. Whether a token's logits come out bit-identical alone and
+    inside a batch depends on the CPU's kernels: on an AVX2-only AMD EPYC they differ in the last bits, and the
+    second of two identical greedy requests answered differently (seen in tests/routes/test_openai_v1_live.py;
+    on an AMX CPU, with repacking off, they matched). So a greedy request clears the cache and evaluates its
+    whole prompt, as a fresh model would; sampled requests keep the prefix cache (they differ anyway)."""
+    generate = model.generate
+
+    def generate_reproducibly(tokens, *args, **kwargs):
+        if kwargs.get("temp", 1.0) <= 0 and kwargs.get("reset", True):
+            model.reset()
+        return generate(tokens, *args, **kwargs)
+
+    model.generate = generate_reproducibly
 
 
 @functools.lru_cache(maxsize=1)
