@@ -67,7 +67,13 @@ def _run(app: "Flask", session_id: str, attempt: int, job_id: str | None) -> str
     supervisor = Supervisor(app, session_id, job, device, env=env,
                             on_exit=lambda sid, status, error: service.finish(sid, status, error, attempt=attempt),
                             guard=lambda: service.holds(session_id, attempt), on_tick=ticker)
-    pid = supervisor.spawn()
+    try:
+        pid = supervisor.spawn()
+    except Exception as exc:  # a failed spawn must not leave the session running on a live worker for ever
+        log.exception("session %s could not be spawned", session_id)
+        service.finish(session_id, Status.FAILED, f"Could not start on worker {name}: {type(exc).__name__}: {exc}",
+                       attempt=attempt)
+        return "failed"
     service.record_child(session_id, attempt, pid)
     supervisor.supervise()
     if supervisor.fenced:
