@@ -38,6 +38,7 @@ def register_blueprints(app: Flask) -> None:
     from routes.project_pages import bp as project_pages_bp
     from routes.settings import bp as settings_bp
     from routes.settings_pages import bp as settings_pages_bp
+    from routes.api_docs import bp as api_docs_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(login_bp)
@@ -71,3 +72,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(methods_bp, url_prefix="/api/training")
     app.register_blueprint(rag_bp, url_prefix="/api/rag")
     app.register_blueprint(api_v1_jobs_bp, url_prefix="/api/v1/jobs")
+    app.register_blueprint(api_docs_bp, url_prefix="/api")

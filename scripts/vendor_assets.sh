@@ -11,4 +11,8 @@ copy bootstrap/dist/css/bootstrap.min.css bootstrap.min.css
 copy bootstrap/dist/js/bootstrap.bundle.min.js bootstrap.bundle.min.js
 copy chart.js/dist/chart.umd.min.js chart.umd.min.js
 copy socket.io-client/dist/socket.io.min.js socket.io.min.js
+# the API docs page (/api/docs, routes/api_docs.py)
+mkdir -p "$dest/swagger-ui"
+copy swagger-ui-dist/swagger-ui-bundle.js swagger-ui/swagger-ui-bundle.js
+copy swagger-ui-dist/swagger-ui.css swagger-ui/swagger-ui.css
 echo "browser libraries copied to $dest/"

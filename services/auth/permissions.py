@@ -15,6 +15,7 @@ ACCOUNTS_OFF = ("Accounts are off (TUNEWRIGHT_AUTH=single): this studio has one 
 PUBLIC_ENDPOINTS = frozenset({
     "static", "security.login", "auth_pages.login", "auth_pages.register",
     "auth.register", "auth.login", "auth.token",
+    "api_docs.document", "api_docs.page",  # the API's contract holds no data (routes/api_docs.py)
 })
 # Signed in is enough (the caller's own account): also allowed while a password change is due.
 ACCOUNT_ENDPOINTS = frozenset({

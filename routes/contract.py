@@ -1,0 +1,199 @@
+"""The JSON API's contract: one SpecTree that validates request bodies and query strings with pydantic models and
+generates the OpenAPI 3.1 document from the URL map and those same models.
+
+SpecTree (not flask-openapi3) because it decorates the plain Flask blueprints we have: flask-openapi3 wants its
+own ``OpenAPI`` app and ``APIBlueprint`` classes and view signatures, a rewrite of every route for the same
+document. SpecTree's own doc pages load Swagger UI from a CDN, so they are not registered: routes/api_docs.py
+serves the document and a page built from the vendored swagger-ui-dist.
+
+Every view under /api and /v1 carries ``@api.validate(...)`` (tests/contract/test_openapi.py checks it). A body
+or query string that its model refuses is a 400 in the app's one error shape, ``{"error", "details"}``, never
+SpecTree's 422 list."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import flask
+from flask import Flask
+from pydantic import BaseModel, ConfigDict, Field
+from spectree import SpecTree
+from spectree.plugins.flask_plugin import FlaskPlugin
+from spectree import Response as Responses  # noqa: F401 - re-exported for the blueprints
+
+from services.errors import ServiceError
+from services.ids import MAX_ID
+
+API_PREFIXES = ("/api/", "/v1/")
+VERSION = "0.1.0"  # pyproject.toml's version: the contract changes with the app
+DESCRIPTION = """\
+The JSON API of a Tunewright studio: everything the browser does, scriptable (the `tunewright` CLI and
+`clients/` use it too).
+
+**Errors** always have one shape, `{"error": "<message to show>", "details": [{"path", "message", "hint"}]}`,
+with a 4xx status for the caller's mistakes (400 bad input, 401 not signed in, 403 missing scope or CSRF token,
+404 not found or not yours, 409 conflict, 413 too large, 429 busy, with `Retry-After`).
+
+**Authentication** (only when the studio runs with `TUNEWRIGHT_AUTH=accounts`): send
+`Authorization: Bearer <token>` with a personal access token (`tw_…`, from the Account page or
+`POST /api/auth/tokens`) or a JWT from `POST /api/auth/token`. A browser session cookie works too, and then every
+request that changes something also needs the page's `X-CSRFToken` header. Each operation names the token scope
+it needs in `x-scope`.
+
+**Live events** (training updates, logs, GPU stats) go over Socket.IO, which OpenAPI cannot describe: see the
+README's *Live events* section.
+"""
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    path: str = ""
+    message: str = ""
+    hint: str = ""
+
+
+class ErrorBody(BaseModel):
+    """What every 4xx and 5xx of the API answers."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="A message the UI shows as is.")
+    details: list[ErrorDetail | dict[str, Any]] = Field(default_factory=list)
+
+
+def _refuse_invalid(req, resp, validation_error, instance, model_adapter) -> None:
+    """SpecTree's ``before`` hook: a request its model refuses becomes a ServiceError, so the errors blueprint
+    answers it like every other 400 (SpecTree would abort with its own 422 list)."""
+    if validation_error is None:
+        return
+    details = []
+    for error in validation_error.errors(include_url=False, include_context=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"])
+        details.append({"path": where, "message": error["msg"], "hint": ""})
+    summary = "; ".join(f"{d['path'] or 'body'}: {d['message']}" for d in details[:5])
+    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+    raise ServiceError(f"The request does not fit its schema: {summary}{more}", details=details)
+
+
+class _Plugin(FlaskPlugin):
+    """SpecTree's Flask plugin, except that a streamed or non-JSON response (a file download, server-sent events,
+    a page) goes out untouched: the stock plugin reads every response body into memory to re-wrap it, which
+    would buffer a multi-gigabyte GGUF download and hold back every SSE token until the stream ended."""
+
+    def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):
+        response = resp[0] if isinstance(resp, tuple) else resp
+        if isinstance(response, flask.Response) and (
+                response.is_streamed or response.direct_passthrough or not response.is_json):
+            return self.get_current_app().make_response(resp), None
+        return super().validate_response(resp, resp_model, skip_validation, force_resp_serialize)
+
+
+api = SpecTree(
+    "flask",
+    backend=_Plugin,
+    title="Tunewright API",
+    version=VERSION,
+    description=DESCRIPTION,
+    openapi_version="3.1.0",
+    annotations=False,  # views keep their own signatures; the models are named in the decorator
+    before=_refuse_invalid,
+    validation_error_status=400,
+    naming_strategy=lambda model: model.__name__,
+    nested_naming_strategy=lambda root, nested: nested,
+    security={},  # each operation says its own (build_spec): none, a bearer token or the session cookie
+)
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "A personal access token (tw_…) or a JWT."},
+    "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                "description": "The browser's session cookie (requests that change something also need the "
+                               "page's X-CSRFToken header)."},
+}
+
+_CONVERTED = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def api_rules(app: Flask) -> list:
+    """The URL rules of the JSON API (the docs page and static files excluded)."""
+    return [rule for rule in app.url_map.iter_rules()
+            if rule.rule.startswith(API_PREFIXES) and rule.endpoint != "api_docs.page"]
+
+
+def openapi_path(rule_text: str) -> str:
+    return _CONVERTED.sub(r"{\1}", rule_text)
+
+
+def build_spec(app: Flask) -> dict:
+    """The OpenAPI document of ``app``'s JSON API, paths sorted, so the committed copy diffs well."""
+    from services.auth.permissions import ACCOUNT_ENDPOINTS, PUBLIC_ENDPOINTS, required_scope
+
+    with app.test_request_context():
+        spec = api._generate_spec()  # noqa: SLF001 - the cached ``spec`` would outlive this app's URL map
+    endpoints = {}
+    for rule in api_rules(app):
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            endpoints[(openapi_path(rule.rule), method.lower())] = rule.endpoint
+    paths = {}
+    for path, operations in spec["paths"].items():
+        if not path.startswith(API_PREFIXES) or path == "/api/docs":
+            continue
+        for method, operation in operations.items():
+            endpoint = endpoints.get((path, method), "")
+            operation["operationId"] = f"{endpoint}.{method}" if _shared(endpoints, endpoint) else endpoint
+            operation["tags"] = operation["tags"] or [endpoint.partition(".")[0]]
+            _ids_in_range(operation)
+            _error_responses(operation)
+            if endpoint in PUBLIC_ENDPOINTS:
+                operation["security"] = [{}]
+            else:
+                scope = required_scope(endpoint, method.upper())
+                operation["x-scope"] = (list(scope) if isinstance(scope, tuple) else scope) \
+                    if endpoint not in ACCOUNT_ENDPOINTS else None
+                operation["security"] = [{}, {"bearer": []}, {"session": []}]
+        paths[path] = operations
+    spec["paths"] = paths
+    for unused in ("ValidationError", "ValidationErrorElement"):  # SpecTree's 422 body, replaced by ErrorBody
+        spec["components"]["schemas"].pop(unused, None)
+    spec["components"]["securitySchemes"] = SECURITY_SCHEMES
+    spec.pop("security", None)
+    spec["components"]["schemas"]["ErrorBody"] = ErrorBody.model_json_schema(
+        ref_template="#/components/schemas/{model}")
+    spec["components"]["schemas"].update(spec["components"]["schemas"]["ErrorBody"].pop("$defs", {}))
+    spec["tags"] = [{"name": name} for name in sorted({t for ops in paths.values() for o in ops.values()
+                                                        for t in o["tags"]})]
+    spec["paths"] = {path: dict(sorted(paths[path].items())) for path in sorted(paths)}
+    return spec
+
+
+def _shared(endpoints: dict, endpoint: str) -> bool:
+    return sum(1 for e in endpoints.values() if e == endpoint) > 1
+
+
+def _ids_in_range(operation: dict) -> None:
+    """``<int:...>`` is services.ids' range (routes/converters.py): a larger number matches no rule."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "path" and parameter["schema"].get("type") == "integer":
+            parameter["schema"].update(minimum=0, maximum=MAX_ID)
+
+
+def _error_responses(operation: dict) -> None:
+    """Every operation may answer the app's error shape (4xx for the caller, 5xx for the server's own faults)."""
+    responses = operation.setdefault("responses", {})
+    for status in list(responses):
+        if status.startswith(("4", "5")):
+            responses[status] = _error_ref(responses[status].get("description", "Refused"))
+    responses.setdefault("default", _error_ref("Refused: the message says why."))
+    if not any(status.startswith("2") or status.startswith("3") for status in responses):
+        responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def _error_ref(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+
+
+def spec_for(app: Flask) -> dict:
+    """``build_spec`` once per app (the URL map does not change after start-up)."""
+    cached = app.extensions.get("tunewright_openapi")
+    if cached is None:
+        cached = app.extensions["tunewright_openapi"] = build_spec(app)
+    return cached
