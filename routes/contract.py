@@ -60,6 +60,21 @@ class ErrorBody(BaseModel):
     details: list[ErrorDetail | dict[str, Any]] = Field(default_factory=list)
 
 
+class OpenAIErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    message: str
+    type: str | None = None
+    param: str | None = None
+    code: str | int | None = None
+
+
+class OpenAIErrorBody(BaseModel):
+    """What every error of the OpenAI-compatible /v1 API answers (OpenAI's clients parse this shape)."""
+
+    model_config = ConfigDict(extra="allow")
+    error: OpenAIErrorDetail
+
+
 def _refuse_invalid(req, resp, validation_error, instance, model_adapter) -> None:
     """SpecTree's ``before`` hook: a request its model refuses becomes a ServiceError, so the errors blueprint
     answers it like every other 400 (SpecTree would abort with its own 422 list)."""
@@ -141,7 +156,7 @@ def build_spec(app: Flask) -> dict:
             operation["operationId"] = f"{endpoint}.{method}" if _shared(endpoints, endpoint) else endpoint
             operation["tags"] = operation["tags"] or [endpoint.partition(".")[0]]
             _ids_in_range(operation)
-            _error_responses(operation)
+            _error_responses(operation, "OpenAIErrorBody" if path.startswith("/v1/") else "ErrorBody")
             if endpoint in PUBLIC_ENDPOINTS:
                 operation["security"] = [{}]
             else:
@@ -155,9 +170,10 @@ def build_spec(app: Flask) -> dict:
         spec["components"]["schemas"].pop(unused, None)
     spec["components"]["securitySchemes"] = SECURITY_SCHEMES
     spec.pop("security", None)
-    spec["components"]["schemas"]["ErrorBody"] = ErrorBody.model_json_schema(
-        ref_template="#/components/schemas/{model}")
-    spec["components"]["schemas"].update(spec["components"]["schemas"]["ErrorBody"].pop("$defs", {}))
+    schemas = spec["components"]["schemas"]
+    for model in (ErrorBody, OpenAIErrorBody):
+        schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schemas[model.__name__].pop("$defs", {}))
     spec["tags"] = [{"name": name} for name in sorted({t for ops in paths.values() for o in ops.values()
                                                         for t in o["tags"]})]
     spec["paths"] = {path: dict(sorted(paths[path].items())) for path in sorted(paths)}
@@ -175,20 +191,22 @@ def _ids_in_range(operation: dict) -> None:
             parameter["schema"].update(minimum=0, maximum=MAX_ID)
 
 
-def _error_responses(operation: dict) -> None:
-    """Every operation may answer the app's error shape (4xx for the caller, 5xx for the server's own faults)."""
+def _error_responses(operation: dict, error_model: str) -> None:
+    """Every operation may answer the app's error shape (4xx for the caller, 5xx for the server's own faults):
+    the 400 SpecTree documents with its own model, and any status the view does not declare itself."""
     responses = operation.setdefault("responses", {})
-    for status in list(responses):
-        if status.startswith(("4", "5")):
-            responses[status] = _error_ref(responses[status].get("description", "Refused"))
-    responses.setdefault("default", _error_ref("Refused: the message says why."))
+    for status, response in list(responses.items()):
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        if schema.get("$ref", "").endswith("/ValidationError"):
+            responses[status] = _error_ref(response.get("description", "Refused"), error_model)
+    responses.setdefault("default", _error_ref("Refused: the message says why.", error_model))
     if not any(status.startswith("2") or status.startswith("3") for status in responses):
         responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
 
 
-def _error_ref(description: str) -> dict:
+def _error_ref(description: str, model: str) -> dict:
     return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}}}
 
 
 def spec_for(app: Flask) -> dict:
