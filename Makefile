@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.tunewright-deps
 VENDOR_STAMP := static/vendor/.tunewright-vendor
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (0: one process). Two on our 2-core machines: much of the suite waits on
+# servers, browsers and training children. Files stay whole on one worker (--dist loadfile).
+TEST_WORKERS ?= 2
 
 .PHONY: run test setup model bench-list clean-vendor
 
@@ -17,7 +20,7 @@ test: model
 	bash scripts/setup_browser.sh
 	bash scripts/setup_sandbox.sh
 	bash scripts/setup_redis.sh
-	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30 $(PYTEST_ARGS)
 
 setup: $(DEPS_STAMP) $(VENDOR_STAMP)
 	@bash scripts/fetch_llama_tools.sh $(VENV)
