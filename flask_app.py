@@ -1,4 +1,4 @@
-"""Entry point: `python flask_app.py [--host H] [--port P]`, or `gunicorn -w 1 --threads 100 flask_app:app`."""
+"""Entry point: `python flask_app.py [--host H] [--port P]`, or `gunicorn flask_app:app` (gunicorn.conf.py: one worker, threads)."""
 from __future__ import annotations
 
 import argparse

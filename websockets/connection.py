@@ -25,16 +25,35 @@ from websockets.rooms import user_room
 log = logging.getLogger(__name__)
 
 
+def connection_capacity(threads: int) -> int:
+    """Live Socket.IO connections a server with ``threads`` request threads accepts (gunicorn's gthread worker).
+
+    Every connection holds one of those threads for its whole life (a WebSocket, or a long poll at a time), so
+    without a cap ``threads`` browser tabs leave none for HTTP: every API request then waits until a tab closes
+    (measured: 100 clients on ``--threads 100`` and the API answered nothing). A tenth of the threads, at least
+    10, stays for requests."""
+    return max(1, threads - max(10, threads // 10))
+
+
 @on("connect")
 def on_connect(auth=None):
     refusal, principal = socket_access(request.environ, auth)
     if refusal:  # socketio's exception, not the builtin of that name: its message reaches the client
         raise ConnectionRefusedError(refusal)
-    if accounts_enabled():
-        bind_socket(request.sid, principal)
-        join_room(user_room(principal.user_id))
-    emit("system_update", get_monitor().sample())
-    current_app.extensions["tunewright.system_broadcaster"].client_joined()
+    broadcaster = current_app.extensions["tunewright.system_broadcaster"]
+    limit = current_app.config.get("MAX_SOCKET_CONNECTIONS")  # set by gunicorn.conf.py; the dev server has none
+    if not broadcaster.client_joined(limit):
+        log.warning("Socket.IO connection refused: %d live connections is this server's limit", limit)
+        raise ConnectionRefusedError(f"The studio is serving its limit of {limit} live connections: close other "
+                                     "tabs, or start gunicorn with more threads (see README, Production).")
+    try:
+        if accounts_enabled():
+            bind_socket(request.sid, principal)
+            join_room(user_room(principal.user_id))
+        emit("system_update", get_monitor().sample())
+    except BaseException:  # a connection that fails here never disconnects: it must not stay counted
+        broadcaster.client_left()
+        raise
 
 
 @on("disconnect")

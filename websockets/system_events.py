@@ -27,13 +27,18 @@ class SystemBroadcaster:
         self._running = False
         self._lock = threading.Lock()
 
-    def client_joined(self) -> None:
+    def client_joined(self, limit: int | None = None) -> bool:
+        """Count a new connection; with ``limit``, refuse it (False, not counted) when that many are live already.
+        Counting and checking under one lock: simultaneous handshakes cannot overshoot the limit."""
         with self._lock:
+            if limit is not None and self.clients >= limit:
+                return False
             self.clients += 1
             if self._running:
-                return
+                return True
             self._running = True
         socketio.start_background_task(self._run)
+        return True
 
     def client_left(self) -> None:
         with self._lock:
