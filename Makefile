@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # servers, browsers and training children. Files stay whole on one worker (--dist loadfile).
 TEST_WORKERS ?= 2
 
-.PHONY: run test setup model bench-list clean-vendor
+.PHONY: run test reliability setup model bench-list clean-vendor
 
 run: model
 	bash scripts/setup_sandbox.sh
@@ -20,7 +20,14 @@ test: model
 	bash scripts/setup_browser.sh
 	bash scripts/setup_sandbox.sh
 	bash scripts/setup_redis.sh
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30 $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30 --ignore=tests/reliability $(PYTEST_ARGS)
+
+# The fault and load suites (issue 23): minutes of real servers, trainings and clients; .ci/run runs it after
+# `make test`. One process: the load test measures, so nothing of ours may run beside it.
+reliability: model
+	bash scripts/setup_sandbox.sh
+	bash scripts/setup_redis.sh
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests/reliability $(PYTEST_ARGS)
 
 setup: $(DEPS_STAMP) $(VENDOR_STAMP)
 	@bash scripts/fetch_llama_tools.sh $(VENV)
