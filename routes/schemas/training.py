@@ -39,7 +39,8 @@ class Session(Out):
     step: int | None = None
     global_step: int | None = None
     total_steps: int | None = None
-    progress: float | None = None
+    progress: dict[str, Any] | None = Field(None, description="A running session's epoch, elapsed_seconds and "
+                                                              "eta_seconds.")
     error: str | None = None
     dataset_id: int | None = None
     output_dir: str | None = None
