@@ -9,7 +9,13 @@ from flask import Blueprint, jsonify, request, session
 from flask_login import login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
+from routes.contract import Responses, api
 from routes.request_json import json_body
+from routes.schemas.auth import (AuthAccountDeletion, AuthJwt, AuthLoggedIn, AuthLogin, AuthMe, AuthPasswordChange,
+                                 AuthPasswordChanged, AuthRegister, AuthSecret, AuthSecretList, AuthSecretValue,
+                                 AuthToken, AuthTokenCreate, AuthTokenCreated, AuthTokenExchange, AuthTokenList,
+                                 AuthUser)
+from routes.schemas.common import Deleted, Ok
 from services.auth import account, secrets, tokens, users
 from services.auth.current import current_principal
 from services.auth.limits import auth_limits
@@ -47,9 +53,13 @@ def _sign_in(user: User) -> None:
     login_user(user)
 
 
+# The rate limits stay outermost on the views that check a password, so every attempt counts against the address
+# as before, a malformed one too; the view they wrap is SpecTree's, which validates the body (json= or form=).
 @bp.post("/register")
 @auth_limits
+@api.validate(json=AuthRegister, form=AuthRegister, resp=Responses(HTTP_201=AuthUser), tags=["auth"])
 def register():
+    """Create an account (the first becomes the administrator; later ones may await approval)."""
     body = _body()
     user = users.register(body.get("username"), body.get("email"), body.get("password"), body.get("full_name"))
     return jsonify(users.user_dict(user)), 201
@@ -57,7 +67,9 @@ def register():
 
 @bp.post("/login")
 @auth_limits
+@api.validate(json=AuthLogin, form=AuthLogin, resp=Responses(HTTP_200=AuthLoggedIn), tags=["auth"])
 def login():
+    """Sign in a browser: a session cookie, and the CSRF token its changing requests send."""
     body = _body()
     user = users.authenticate(body.get("username"), body.get("password"), via="session")
     _sign_in(user)
@@ -65,8 +77,11 @@ def login():
 
 
 @bp.post("/logout")
+@api.validate(resp=Responses(HTTP_200=Ok), tags=["auth"])
 def logout():
-    """Signs out everywhere: every browser session and JWT of the user ends (their token version rises).
+    """Sign out everywhere.
+
+    Signs out everywhere: every browser session and JWT of the user ends (their token version rises).
     Personal access tokens stay until revoked."""
     principal = current_principal()
     if principal.user_id is not None:
@@ -78,8 +93,11 @@ def logout():
 
 @bp.post("/token")
 @auth_limits
+@api.validate(json=AuthTokenExchange, resp=Responses(HTTP_200=AuthJwt), tags=["auth"])
 def token():
-    """``{username, password}`` or ``{token: "tw_…"}`` -> a short-lived JWT (a PAT's exchange keeps its scopes)."""
+    """Exchange a password or a personal access token for a short-lived JWT.
+
+    ``{username, password}`` or ``{token: "tw_…"}`` -> a short-lived JWT (a PAT's exchange keeps its scopes)."""
     body = json_body()
     if "token" in body:
         secret = body.get("token")
@@ -92,15 +110,20 @@ def token():
 
 
 @bp.get("/me")
+@api.validate(resp=Responses(HTTP_200=AuthMe), tags=["auth"])
 def me():
+    """Who the caller is: their account, how they signed in and their scopes."""
     principal = current_principal()
     user = users.user_dict(users.get_user(principal.user_id)) if principal.user_id is not None else None
     return jsonify(user=user, via=principal.via, scopes=sorted(principal.scopes))
 
 
 @bp.post("/password", endpoint="password")
+@api.validate(json=AuthPasswordChange, resp=Responses(HTTP_200=AuthPasswordChanged), tags=["auth"])
 def change_password():
-    """Every session and JWT ends (the token version rises); the browser that asked is signed in again."""
+    """Change the caller's password.
+
+    Every session and JWT ends (the token version rises); the browser that asked is signed in again."""
     body = json_body()
     user = _me()
     users.change_password(user, body.get("current_password"), body.get("new_password"))
@@ -110,11 +133,18 @@ def change_password():
     return jsonify(ok=True)
 
 
-@bp.route("/tokens", methods=["GET", "POST"], endpoint="tokens")
+@bp.get("/tokens", endpoint="tokens")
+@api.validate(resp=Responses(HTTP_200=AuthTokenList), tags=["auth"])
 def personal_tokens():
+    """The caller's personal access tokens (never their secrets)."""
+    return jsonify(tokens=[tokens.token_dict(t) for t in tokens.list_personal_tokens(_me().id)])
+
+
+@bp.post("/tokens", endpoint="create_token")
+@api.validate(json=AuthTokenCreate, resp=Responses(HTTP_201=AuthTokenCreated), tags=["auth"])
+def create_token():
+    """Create a personal access token with scopes within the caller's own; its secret is shown this once."""
     user = _me()
-    if request.method == "GET":
-        return jsonify(tokens=[tokens.token_dict(t) for t in tokens.list_personal_tokens(user.id)])
     body = json_body()
     row, secret = tokens.new_personal_token(user, current_principal(), body.get("name"), body.get("scopes"),
                                             body.get("expires_in_days"))
@@ -122,34 +152,47 @@ def personal_tokens():
 
 
 @bp.delete("/tokens/<int:token_id>", endpoint="revoke_token")
+@api.validate(resp=Responses(HTTP_200=AuthToken), tags=["auth"])
 def revoke_token(token_id: int):
-    """Another user's token id is a 404, like one that does not exist."""
+    """Revoke one of the caller's personal access tokens.
+
+    Another user's token id is a 404, like one that does not exist."""
     return jsonify(tokens.token_dict(tokens.revoke_personal_token(_me().id, token_id)))
 
 
 @bp.get("/secrets", endpoint="secrets")
+@api.validate(resp=Responses(HTTP_200=AuthSecretList), tags=["auth"])
 def list_secrets():
-    """Names only: a stored value never comes back out of the API."""
+    """The caller's stored tracker credentials and the names one may have.
+
+    Names only: a stored value never comes back out of the API."""
     user = _me()
     return jsonify(secrets=[secrets.secret_dict(s) for s in secrets.list_secrets(user.id)],
                    allowed=secrets.allowed_secrets())
 
 
 @bp.put("/secrets/<name>", endpoint="set_secret")
+@api.validate(json=AuthSecretValue, resp=Responses(HTTP_200=AuthSecret), tags=["auth"])
 def set_secret(name: str):
+    """Store (or replace) one of the caller's tracker credentials; the value never comes back out."""
     row = secrets.set_secret(_me().id, name, json_body().get("value"))
     return jsonify(secrets.secret_dict(row))
 
 
 @bp.delete("/secrets/<name>", endpoint="delete_secret")
+@api.validate(resp=Responses(HTTP_200=Deleted), tags=["auth"])
 def delete_secret(name: str):
-    """A name the caller has not stored (whoever else has) is a 404."""
+    """Delete one of the caller's tracker credentials.
+
+    A name the caller has not stored (whoever else has) is a 404."""
     secrets.delete_secret(_me().id, name)
     return jsonify(deleted=name)
 
 
 @bp.delete("/account", endpoint="delete_account")
+@api.validate(json=AuthAccountDeletion, resp=Responses(HTTP_200=Deleted), tags=["auth"])
 def delete_account():
+    """Delete the caller's account and everything it owns (send your username as ``confirm``)."""
     body = json_body()
     result = account.delete_account(_me(), body.get("confirm"))
     logout_user()

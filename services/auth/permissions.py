@@ -40,6 +40,7 @@ ENDPOINT_SCOPES = {
     "projects.preview_body": "read",
     # Account self-service: what a token may grant is capped by the caller's own scopes (services/auth/tokens).
     "auth.tokens": None,
+    "auth.create_token": None,
     "auth.revoke_token": None,
     # Deleting the account deletes all its data: no less than deleting one dataset needs.
     "auth.delete_account": "train",
