@@ -24,8 +24,8 @@ SIGNAL_DEATHS = (-6, -7, -11)  # SIGABRT, SIGBUS, SIGSEGV: how native code dies 
 _OOM_TEXT = ("can't allocate memory", "cannot allocate memory", "out of memory", "std::bad_alloc",
              "failed to map segment", "memoryerror")
 _OOM_TEXT_UNDER_LIMIT = ("can't start new thread", "resource temporarily unavailable")
-_DISK_FULL_TEXT = ("no space left on device", "storagefull", "disk quota exceeded", "file write failed",
-                   "enospc")
+_NATIVE_ERRORS = (SystemError, RuntimeError, ImportError, OSError)  # how C extensions surface a failed allocation
+_DISK_FULL_TEXT = ("no space left on device", "storagefull", "disk quota exceeded", "enospc")
 
 
 def parse_size(value: str | int | None) -> int | None:
@@ -90,8 +90,9 @@ def peak_address_space() -> int | None:
 def is_out_of_memory(exc: BaseException, limit: int | None = None) -> bool:
     """Whether ``exc`` is an allocation that failed. Native code reports it in many ways (a MemoryError, ENOMEM,
     torch's allocator message, a shared library that cannot be mapped, even "error return without exception set"),
-    so under a limit an error raised when the process's peak address space had reached 90 % of it counts too."""
-    if limit:
+    so under a limit a native-looking error (not a plain Python one such as a ValueError) raised once the process's
+    peak address space had reached 90 % of it counts too."""
+    if limit and isinstance(exc, _NATIVE_ERRORS):
         peak = peak_address_space()
         if peak is not None and peak >= 0.9 * limit:
             return True
@@ -113,7 +114,7 @@ def _free_bytes(folder: Path) -> int | None:
     return None
 
 
-def disk_full_error(exc: BaseException, folder: Path | None) -> OSError | BaseException | None:
+def disk_full_error(exc: BaseException, folder: Path | None) -> BaseException | None:
     """The error in ``exc``'s chain that says the disk is full, or None. Libraries that write files in native
     code wrap ENOSPC in their own words (or lose it: torch says only "file write failed"), so a write error while
     the output folder's disk has almost nothing free counts as well."""
@@ -123,7 +124,7 @@ def disk_full_error(exc: BaseException, folder: Path | None) -> OSError | BaseEx
             return item
     texts = [(item, f"{type(item).__name__}: {item}".lower()) for item in chain]
     for item, text in texts:
-        if any(part in text for part in _DISK_FULL_TEXT[:3]):
+        if any(part in text for part in _DISK_FULL_TEXT):
             return item
     if folder is not None:
         free = _free_bytes(folder)
