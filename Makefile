@@ -7,7 +7,7 @@ DEPS_STAMP := $(VENV)/.tunewright-deps
 VENDOR_STAMP := static/vendor/.tunewright-vendor
 PYTEST_ARGS ?=
 
-.PHONY: run test setup model bench-list clean-vendor
+.PHONY: run test reliability setup model bench-list clean-vendor
 
 run: model
 	bash scripts/setup_sandbox.sh
@@ -17,7 +17,13 @@ test: model
 	bash scripts/setup_browser.sh
 	bash scripts/setup_sandbox.sh
 	bash scripts/setup_redis.sh
-	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest --ignore=tests/reliability $(PYTEST_ARGS)
+
+# The fault suite (and the load suite): real servers, real training children, real faults (kills, a memory limit,
+# a full tmpfs, a locked database). Mounting the tmpfs needs root; that test is skipped with the reason otherwise.
+reliability: model
+	bash scripts/setup_sandbox.sh
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests/reliability $(PYTEST_ARGS)
 
 setup: $(DEPS_STAMP) $(VENDOR_STAMP)
 	@bash scripts/fetch_llama_tools.sh $(VENV)
