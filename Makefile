@@ -22,8 +22,9 @@ test: model
 	bash scripts/setup_redis.sh
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30 --ignore=tests/reliability $(PYTEST_ARGS)
 
-# The fault and load suites (issue 23): minutes of real servers, trainings and clients; .ci/run runs it after
-# `make test`. One process: the load test measures, so nothing of ours may run beside it.
+# The fault and load suites (issue 23): minutes of real servers, trainings and clients, real faults (kills, a
+# memory limit, a full tmpfs: mounting it needs root, skipped with the reason otherwise, a locked database);
+# .ci/run runs it after `make test`. One process: the load test measures, so nothing of ours may run beside it.
 reliability: model
 	bash scripts/setup_sandbox.sh
 	bash scripts/setup_redis.sh

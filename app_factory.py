@@ -111,6 +111,12 @@ def _finish_config(app: Flask) -> None:
         raise RuntimeError("SECRET_KEY must be set in the environment for the production config")
     if app.config["SOCKETIO_ASYNC_MODE"] not in ("threading", "eventlet"):
         raise RuntimeError("TUNEWRIGHT_ASYNC_MODE must be 'threading' or 'eventlet'")
+    from core.training.failures import parse_size
+
+    try:  # bytes from here on (None: no limit), so a typo stops the start instead of every run
+        app.config["TRAINING_MEMORY_LIMIT"] = parse_size(app.config.get("TRAINING_MEMORY_LIMIT"))
+    except ValueError as exc:
+        raise RuntimeError(f"TUNEWRIGHT_TRAINING_MEMORY_LIMIT: {exc}") from None
 
 
 def _instance_secret(path: Path) -> str:

@@ -56,6 +56,9 @@ class Config:
     # auto: `accelerate launch` only for runs on several GPUs; accelerate: every run through it (one process on a
     # CPU or one GPU), the launcher path's own check on any machine (core/training/launch.py).
     TRAINING_LAUNCHER = os.environ.get("TUNEWRIGHT_TRAINING_LAUNCHER", "auto")
+    # Address space of each training process (bytes, or "4G", "512M"; unset or 0: no limit): a run that needs more
+    # fails with an out-of-memory error of its own instead of the kernel's OOM killer choosing a victim.
+    TRAINING_MEMORY_LIMIT = os.environ.get("TUNEWRIGHT_TRAINING_MEMORY_LIMIT")
 
     # Access (services/security.py): a configured token is always enforced, loopback included (a reverse proxy
     # reaches a loopback bind from the network). With none configured, the bind decides whether one is generated.

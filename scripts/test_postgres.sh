@@ -16,5 +16,7 @@ as_pg "$bin/initdb" -D "$data/db" -A trust -U postgres >/dev/null
 as_pg "$bin/pg_ctl" -D "$data/db" -l "$data/log" -w -o "-c listen_addresses=127.0.0.1 -p $port -k $data" start >/dev/null
 trap 'as_pg "$bin/pg_ctl" -D "$data/db" -m fast stop >/dev/null; rm -rf "$data"' EXIT
 as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres tunewright_test
+# The fault suite restarts this server mid-run (tests/reliability/test_faults.py): it needs its data folder and bin.
 TUNEWRIGHT_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/tunewright_test" \
+  TUNEWRIGHT_TEST_PG_DATA="$data/db" TUNEWRIGHT_TEST_PG_BIN="$bin" \
   HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -m db -p no:cacheprovider "$@"

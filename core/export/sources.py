@@ -10,6 +10,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core.training.paths import checkpoint_complete
+
 # (folder under outputs/<id>/, kind) in order of preference. "adapter": a PEFT adapter on a base model;
 # "full": a complete transformers model.
 SOURCE_FOLDERS: tuple[tuple[str, str], ...] = (
@@ -54,13 +56,14 @@ def _source(folder: Path, root: Path, base_model: str) -> Source | None:
 
 
 def checkpoints(output_dir: str | os.PathLike) -> list[Path]:
-    """Every ``checkpoint-N`` folder of a session, oldest phase first, then by step."""
+    """Every complete ``checkpoint-N`` folder of a session, oldest phase first, then by step. One whose save was cut
+    short (a full disk, a kill) is left out: it is never offered as a model (core/training/paths.py)."""
     root = Path(output_dir)
     found: list[Path] = []
     for sub in CHECKPOINT_ROOTS:
         folder = root / sub
         if folder.is_dir():
-            found.extend(sorted((p for p in folder.glob("checkpoint-*") if p.is_dir()),
+            found.extend(sorted((p for p in folder.glob("checkpoint-*") if p.is_dir() and checkpoint_complete(p)),
                                 key=lambda p: int(p.name.rsplit("-", 1)[1]) if p.name.rsplit("-", 1)[1].isdigit() else 0))
     return found
 

@@ -44,10 +44,38 @@ class SessionPaths:
         return (self.sft_adapter / SFT_DONE).is_file()
 
 
+TRAINER_STATE = "trainer_state.json"
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin")
+
+
+def checkpoint_complete(folder: Path) -> bool:
+    """Whether the Trainer finished writing this ``checkpoint-N``. It writes the weights, optimizer and RNG state
+    first and trainer_state.json last, so a save cut short (a full disk, a kill mid-save) leaves a folder without
+    it or with a truncated one: such a folder is never resumed from nor offered as a model."""
+    try:
+        state = json.loads((folder / TRAINER_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(state, dict) or "global_step" not in state:
+        return False
+    return any(f.is_file() and f.stat().st_size > 0 for pattern in WEIGHT_PATTERNS for f in folder.glob(pattern))
+
+
 def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest complete ``checkpoint-N`` (one holding trainer_state.json) in ``folder``."""
-    candidates = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
-    return max(candidates, key=lambda p: int(p.name.rsplit("-", 1)[1]), default=None)
+    """The newest complete ``checkpoint-N`` in ``folder`` (:func:`checkpoint_complete`)."""
+    candidates = [p for p in folder.glob("checkpoint-*") if _step(p) is not None and checkpoint_complete(p)]
+    return max(candidates, key=_step, default=None)
+
+
+def _step(folder: Path) -> int | None:
+    step = folder.name.rsplit("-", 1)[1]
+    return int(step) if step.isdigit() else None
+
+
+def incomplete_checkpoints(paths: "SessionPaths") -> list[Path]:
+    """Checkpoint folders of either phase that a save left unfinished (see :func:`checkpoint_complete`)."""
+    return [p for folder in (paths.sft_checkpoints, paths.grpo_checkpoints) for p in sorted(folder.glob("checkpoint-*"))
+            if p.is_dir() and not checkpoint_complete(p)]
 
 
 def resume_state(paths: SessionPaths) -> tuple[str, int]:
@@ -73,7 +101,7 @@ def checkpoint_history(paths: SessionPaths, phase: str) -> tuple[list[dict], int
     checkpoint = latest_checkpoint(folder)
     if checkpoint is None:
         return [], 0
-    history = json.loads((checkpoint / "trainer_state.json").read_text()).get("log_history", [])
+    history = json.loads((checkpoint / TRAINER_STATE).read_text()).get("log_history", [])
     offset = 0
     if phase == "grpo" and paths.sft_done:
         offset = json.loads((paths.sft_adapter / SFT_DONE).read_text())["steps"]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.logfiles import open_log, private_opener
+from core.training.failures import apply_memory_limit, failure_message, out_of_memory_message
 
 log = logging.getLogger("tunewright.training")
 
@@ -133,11 +134,19 @@ def train(job: dict[str, Any], emit: PipeEmitter, stop_event, agree: Callable[[b
           tag: str = "") -> None:
     """The training run shared by :func:`run_child` and ``core.training.distributed_child``: reports through
     ``emit`` and stops at a checkpoint once ``stop_event.is_set()`` or the parent is gone. ``agree`` turns this
-    process's stop decision into the one every rank takes (DDP: the ranks must stop after the same step)."""
+    process's stop decision into the one every rank takes (DDP: the ranks must stop after the same step).
+
+    ``job["memory_limit"]`` (bytes, TUNEWRIGHT_TRAINING_MEMORY_LIMIT) caps this process's address space before any
+    ML library is imported; a run that dies of memory or of a full disk says so in its error
+    (core/training/failures.py)."""
+    memory_limit = job.get("memory_limit")
+    apply_memory_limit(memory_limit)
+    # Built now: once memory has run out, formatting a message may itself fail.
+    out_of_memory = out_of_memory_message(memory_limit)
     threading.Thread(target=_watch_parent, args=(emit,), name="parent-watch", daemon=True).start()
-    _setup_output(Path(job["log_path"]), emit, tag)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
+        _setup_output(Path(job["log_path"]), emit, tag)  # inside: a full disk may refuse the log file already
         from core.datasets import DatasetSpec, load_examples
         from core.methods import get_method
         from core.training.runner import TrainingJob
@@ -170,11 +179,24 @@ def train(job: dict[str, Any], emit: PipeEmitter, stop_event, agree: Callable[[b
         log.info("session %s: %s", job["session_id"], outcome)
         emit({"type": "done", "outcome": outcome})
     except BaseException as exc:  # the supervisor must hear about every way this can end
-        log.error("training failed: %s", exc)
-        traceback.print_exc()
-        emit({"type": "error", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
-        sys.stdout.flush()
+        try:
+            message = failure_message(exc, memory_limit, Path(job["output_dir"]))
+            details = traceback.format_exc()
+        except BaseException:  # noqa: BLE001 - out of memory again while describing it
+            message, details = out_of_memory, ""
+        # The event first, the log file after: on a full disk (the log shares the output folder's disk) writing the
+        # traceback fails, and the supervisor must still hear why the run ended.
+        emit({"type": "error", "message": message, "traceback": details})
+        try:
+            log.error("training failed: %s", message)
+            traceback.print_exc()
+            sys.stdout.flush()
+        except BaseException:  # noqa: BLE001 - a full disk refuses the log; the event is sent already
+            pass
         os._exit(1)
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # the log file's disk is full
+            pass

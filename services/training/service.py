@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.default_model import DEFAULT_MODEL_ID
 from core.model_registry import Availability, availability
-from core.training.paths import SessionPaths, checkpoint_history, resume_state
+from core.training.paths import SessionPaths, checkpoint_history, incomplete_checkpoints, resume_state
 from core.training_config import ConfigValidationError, TrainingConfig, parse_config
 from extensions import db
 from services.auth import audit
@@ -218,6 +218,9 @@ class TrainingService(WorkerSessions):
                                     "step now that its server is gone. Resume again in a moment.")
             output = Path(session.output_dir)
             records.replay_spool(session, output / SPOOL_FILE)
+            for folder in incomplete_checkpoints(SessionPaths(output)):  # a save cut short by a full disk or a kill:
+                log.warning("session %s: removing the incomplete checkpoint %s", session_id, folder)
+                shutil.rmtree(folder, ignore_errors=True)  # never resumed from, and its space is what the run needs
             phase, step = resume_state(SessionPaths(output))
             # Steps a dying server never stored are in the checkpoint's own log history. Commit in small
             # batches: a long write transaction would hold SQLite's lock against the supervisors.
@@ -542,7 +545,9 @@ class TrainingService(WorkerSessions):
                 "spool_path": str(output_dir / SPOOL_FILE),
                 "resume": bool(session.resume_requested), "device": device,
                 "num_gpus": config.training.num_gpus,  # > 1: `accelerate launch` (core/training/launch.py)
-                "launcher": self.app.config.get("TRAINING_LAUNCHER") or "auto"}
+                "launcher": self.app.config.get("TRAINING_LAUNCHER") or "auto",
+                # Bytes of address space the child may use (core/training/failures.py), None: unlimited.
+                "memory_limit": self.app.config.get("TRAINING_MEMORY_LIMIT")}
 
     def _child_env(self, session: TrainingSession) -> dict[str, str | None]:
         """The owner's tracker secrets for the trackers this run reports to: handed to the child process beside

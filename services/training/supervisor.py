@@ -6,6 +6,7 @@ yields with ``socketio.sleep``.
 """
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing as mp
 import os
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError
 
+from core.training.failures import exit_message
 from extensions import db, socketio
 from services.models.training import TrainingSession
 from services.training import records
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.05  # eventlet: poll interval
 WAIT_SECONDS = 1.0  # threading: longest block, so a stop deadline is checked at least this often
 MAX_EVENTS_PER_BATCH = 500
-MAX_PENDING_EVENTS = 50_000  # events kept while the database refuses writes; older metrics then wait in the spool
+MAX_PENDING_EVENTS = 50_000  # events held while the database refuses writes; beyond them the child waits (pipe full)
 RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0, 5.0)  # seconds between attempts at a bookkeeping write
 SIGNAL_NAMES = {-9: "SIGKILL: killed, often by the out-of-memory killer", -11: "SIGSEGV: crashed in native code",
                 -15: "SIGTERM: terminated", -6: "SIGABRT: aborted"}
@@ -173,13 +175,15 @@ class Supervisor:
     # -- the loop ---------------------------------------------------------------------------------------------
     def _loop(self) -> None:
         """Relay events until the child has exited. A failing database write is retried and its events kept;
-        it never kills a healthy child (only a stop past its deadline does)."""
+        it never kills a healthy child (only a stop past its deadline does). No event is ever dropped: past
+        ``MAX_PENDING_EVENTS`` the pipe is left unread, so the child waits in its next send until the database is
+        back, and events that still cannot be stored once the child has gone go to the spool a resume replays."""
         pending: list[dict] = []
         closed = False
         failures = 0
         while True:
             try:
-                if not closed:
+                if not closed and len(pending) < MAX_PENDING_EVENTS:
                     events, closed = self._drain()
                     pending.extend(events)
                 if pending:
@@ -199,9 +203,8 @@ class Supervisor:
                 failures += 1
                 log.exception("supervisor of session %s could not record %d event(s); keeping them",
                               self.session_id, len(pending))
-                del pending[:-MAX_PENDING_EVENTS]
                 if closed and not self.process.is_alive() and failures >= 10:
-                    log.error("giving up on %d event(s) of session %s", len(pending), self.session_id)
+                    self._spool(pending)
                     break
                 time.sleep(1.0)
             if self.stop_deadline is not None and time.monotonic() > self.stop_deadline:
@@ -216,6 +219,21 @@ class Supervisor:
         self.process.join(5)
         self._close_launched()
         self._finish()
+
+    def _spool(self, events: list[dict]) -> None:
+        """The database stayed unwritable after the child exited: keep its last events in the session's spool file
+        (the one a child writes when its server is gone), which a resume replays before it continues."""
+        try:
+            from core.logfiles import private_opener
+
+            with open(self.job["spool_path"], "a", encoding="utf-8", opener=private_opener) as spool:
+                for event in events:
+                    spool.write(json.dumps(event, default=str) + "\n")
+            log.error("session %s: the database refused %d event(s); kept in %s for a resume", self.session_id,
+                      len(events), self.job["spool_path"])
+        except (OSError, KeyError):
+            log.exception("session %s: %d event(s) could be neither stored nor spooled", self.session_id,
+                          len(events))
 
     def _close_launched(self) -> None:
         """A launched run's listener and its accept thread end with the run (a multiprocessing Pipe needs nothing)."""
@@ -277,8 +295,7 @@ class Supervisor:
         status = outcome_status(self.outcome, self.forced_kill)
         error = None
         if status is Status.FAILED:
-            reason = self.error or (f"The training process exited with code {exitcode}"
-                                    + (f" ({SIGNAL_NAMES[exitcode]})" if exitcode in SIGNAL_NAMES else "") + ".")
+            reason = self.error or exit_message(exitcode, SIGNAL_NAMES.get(exitcode), self.job.get("memory_limit"))
             last = tail_lines(Path(self.job["log_path"]))
             error = reason + ("\n--- last log lines ---\n" + "\n".join(last) if last else "")
         elif self.forced_kill:
