@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template
 
-from routes.contract import spec_for
+from routes.contract import api, spec_for
 
 bp = Blueprint("api_docs", __name__)
 
 
 @bp.get("/openapi.json")
+@api.validate(tags=["api_docs"])
 def document():
     """The OpenAPI 3.1 document of every /api and /v1 operation (docs/openapi.json is the committed copy)."""
     return jsonify(spec_for(current_app))
