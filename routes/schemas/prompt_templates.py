@@ -12,7 +12,7 @@ MAX_MARKER = 64  # core/datasets/prompts.py Markers.problems
 
 def _marker(what: str) -> object:
     return Checked(f"The marker that {what} (1 to {MAX_MARKER} characters, unlike the other three).",
-                   type=["string", "null"], maxLength=MAX_MARKER)
+                   type="string", minLength=1, maxLength=MAX_MARKER)
 
 
 class PromptMarkersIn(In):
@@ -28,7 +28,7 @@ class PromptTemplateFields(PromptMarkersIn):
     """A template's fields; in a PATCH, those left out keep their values. The shape GET answers is accepted back
     (its id, builtin, rendered_system_prompt and dates are ignored); any other key is refused."""
 
-    name: Checked("1 to 128 characters, unique among your templates.", type=["string", "null"],
+    name: Checked("1 to 128 characters, unique among your templates.", type="string", minLength=1,
                   maxLength=128) = None
     system_prompt: Checked(f"The system prompt (at most {MAX_PROMPT} characters); it may name the markers as "
                            "{reasoning_start}, {reasoning_end}, {solution_start} and {solution_end}. Empty: the "
