@@ -35,6 +35,8 @@ def _requires(*names: str):
     """The document marks ``names`` required; the service says what is missing when they are absent."""
     def extra(schema: dict[str, Any], _model: type) -> None:
         schema["required"] = sorted({*schema.get("required", []), *names})
+        for name in names:
+            schema["properties"][name].pop("default", None)
     return extra
 
 
@@ -68,7 +70,7 @@ PROMPT_BOUNDS = {"minLength": 1, "maxLength": MAX_PROMPT_CHARS}
 class ModelTestRequest(_Generation):
     model_config = ConfigDict(json_schema_extra=_requires("prompt"))
 
-    prompt: str | None = _bounded("The user's message.", **PROMPT_BOUNDS)
+    prompt: str = _bounded("The user's message.", **PROMPT_BOUNDS)
 
 
 class ModelCompareRequest(_Generation):
@@ -77,13 +79,15 @@ class ModelCompareRequest(_Generation):
 
     model_config = ConfigDict(json_schema_extra=_requires("prompt"))
 
-    prompt: str | None = _bounded("The user's message.", **PROMPT_BOUNDS)
+    prompt: str = _bounded("The user's message.", **PROMPT_BOUNDS)
     model_ids: list[str] | None = _bounded(f"Two ids ({REFERENCE_HELP}).", minItems=2, maxItems=2,
                                            items={"type": "string", "maxLength": MAX_REFERENCE_CHARS})
 
 
 class _Batch(_Generation, BatchOptions):
-    dataset_split: bool = Field(False, description="Use n rows of the session's held-out split as the prompts.")
+    # Read as a flag (any true value): clients send true, or text such as a split's name.
+    dataset_split: bool | str | None = Field(False, description="When true (or any non-empty text): the prompts are "
+                                                                "n rows of the session's held-out split.")
 
 
 class ModelBatchRequest(_Batch):
