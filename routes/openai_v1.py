@@ -7,6 +7,7 @@ event by event (``stream_with_context``; ``X-Accel-Buffering: no`` keeps a rever
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
+from werkzeug.exceptions import HTTPException
 
 from core.deploy.wire import ChatRequest, WireError
 from routes.contract import Responses, api
@@ -23,12 +24,22 @@ def wire_error(error: WireError):
     return jsonify(error.body()), error.status, headers
 
 
+def _kind(status: int) -> str:
+    return "rate_limit_error" if status == 429 else "invalid_request_error" if status < 500 else "server_error"
+
+
 @bp.errorhandler(ServiceError)
 def service_error(error: ServiceError):
-    kind = {404: "invalid_request_error", 429: "rate_limit_error"}.get(error.status_code, "invalid_request_error"
-                                                                       if error.status_code < 500 else "server_error")
-    return wire_error(WireError(error.status_code, error.message, type_=kind,
+    return wire_error(WireError(error.status_code, error.message, type_=_kind(error.status_code),
                                 retry_after=getattr(error, "retry_after", None)))
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    """What Flask refuses before the deploy service sees the body (a NUL character or NaN in it, nesting too
+    deep, a body too large) is in OpenAI's shape too."""
+    status = error.code or 500
+    return wire_error(WireError(status, error.description or error.name, type_=_kind(status)))
 
 
 @bp.get("/models")

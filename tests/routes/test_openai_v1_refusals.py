@@ -23,9 +23,19 @@ def test_a_body_that_does_not_fit_is_an_openai_error_naming_the_field(client, bo
     assert error["message"].startswith(f"{param}: ")
 
 
+@pytest.mark.parametrize("raw", [b"\x00", b'{"model": "smol", "messages": [], "temperature": NaN}', b"[" * 5000])
+def test_a_body_flask_refuses_before_the_service_is_an_openai_error_too(client, raw):
+    response = client.post("/v1/chat/completions", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["type"] == "invalid_request_error" and error["message"]
+
+
 def test_the_document_names_the_models_the_deploy_service_uses(client):
     operation = client.get("/api/openapi.json").get_json()["paths"]["/v1/chat/completions"]["post"]
     assert operation["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ChatRequest"}
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/OpenAIChatCompletion"}
+    assert operation["responses"]["default"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OpenAIErrorBody"}
