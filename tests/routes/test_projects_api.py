@@ -83,6 +83,26 @@ def test_every_problem_is_reported_at_once_and_nothing_is_stored(client, tiny_mo
     assert client.get("/api/projects").json["projects"] == []
 
 
+def test_check_judges_any_body_while_the_other_routes_refuse_one_that_does_not_fit(client, tiny_model_dir):
+    """The wizard checks its body at every step, complete or not: /check answers 200 with the problems, where
+    create, preview and PATCH answer 400 naming the field (the same ProjectBody rules)."""
+    misshapen = {**body(str(tiny_model_dir), None), "max_rows": 0, "colour": "blue"}
+    checked = client.post("/api/projects/check", json=misshapen)
+    assert checked.status_code == 200 and checked.json["valid"] is False
+    assert {e["path"] for e in checked.json["errors"]} == {"max_rows", "colour"}
+    for url in ("/api/projects", "/api/projects/preview"):
+        refused = client.post(url, json=misshapen)
+        assert refused.status_code == 400 and {d["path"] for d in refused.json["details"]} == {"max_rows", "colour"}
+    project = client.post("/api/projects", json=body(str(tiny_model_dir), None)).json["project"]
+    for changes, path in (({"colour": "blue"}, "colour"), ({"traits": [{"trait_type": "humour", "datasets": []}]},
+                                                             "traits.0.trait_type")):
+        refused = client.patch(f"/api/projects/{project['id']}", json=changes)
+        assert refused.status_code == 400 and refused.json["details"][0]["path"] == path
+    refused = client.post(f"/api/projects/{project['id']}/start", json={"priority": "urgent"})
+    assert refused.status_code == 400 and refused.json["details"][0]["path"] == "priority"
+    assert client.get(f"/api/projects/{project['id']}").json["project"]["status"] == "draft"  # nothing started
+
+
 def test_output_dir_outside_the_base_is_refused(client, tiny_model_dir, tmp_path):
     for requested in ("../elsewhere", str(tmp_path / "elsewhere"), "/etc"):
         response = client.post("/api/projects", json=body(str(tiny_model_dir), None, output_dir=requested))

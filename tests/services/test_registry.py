@@ -70,7 +70,7 @@ def test_aliases_point_at_one_version_and_move(app, client):
         assert get_registry().resolve("demo@production").version == 2
         assert get_registry().resolve("demo:v1").version == 1 and get_registry().resolve("demo").version == 2
     for alias, body, status in (("production", {"version": 9}, 404), ("Bad Alias", {"version": 1}, 400),
-                                ("v3", {"version": 1}, 400)):
+                                ("v3", {"version": 1}, 400), ("production", {}, 400)):
         assert client.put(f"/api/registry/models/demo/aliases/{alias}", json=body).status_code == status
     assert client.delete("/api/registry/models/demo/aliases/production").status_code == 200
     assert client.get("/api/registry/models/demo").json["aliases"] == {}
@@ -91,6 +91,10 @@ def test_archive_delete_and_download_rules(app, client, tmp_path):
     assert client.get("/api/registry/models?status=archived").json["models"][0]["name"] == "demo"
     assert client.get("/api/registry/models?status=ready").json["models"] == []
     assert client.post(f"{url}/archive", json={"archived": False}).json["version"]["status"] == "ready"
+    # Only a JSON boolean: the string "false" would archive (it is not False), so it is refused instead.
+    refused = client.post(f"{url}/archive", json={"archived": "false"})
+    assert refused.status_code == 400 and refused.json["details"][0]["path"] == "archived"
+    assert client.get(url).json["status"] == "ready"
 
     from services.registry import get_registry
     from services.registry.status import VersionStatus
