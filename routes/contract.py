@@ -11,6 +11,7 @@ or query string that its model refuses is a 400 in the app's one error shape, ``
 SpecTree's 422 list."""
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -57,7 +58,9 @@ class ErrorBody(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     error: str = Field(description="A message the UI shows as is.")
-    details: list[ErrorDetail | dict[str, Any]] = Field(default_factory=list)
+    details: list[ErrorDetail | dict[str, Any] | str] = Field(
+        default_factory=list, description="Each problem: {path, message, hint} where a field is at fault; a few "
+                                          "refusals (account and token checks) list plain sentences.")
 
 
 class OpenAIErrorDetail(BaseModel):
@@ -141,8 +144,12 @@ def build_spec(app: Flask) -> dict:
     """The OpenAPI document of ``app``'s JSON API, paths sorted, so the committed copy diffs well."""
     from services.auth.permissions import ACCOUNT_ENDPOINTS, PUBLIC_ENDPOINTS, required_scope
 
-    with app.test_request_context():
-        spec = api._generate_spec()  # noqa: SLF001 - the cached ``spec`` would outlive this app's URL map
+    models = copy.deepcopy(api.models)  # generating lifts nested $defs out of them in place: keep it repeatable
+    try:
+        with app.test_request_context():
+            spec = api._generate_spec()  # noqa: SLF001 - the cached ``spec`` would outlive this app's URL map
+    finally:
+        api.models = models
     endpoints = {}
     for rule in api_rules(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
