@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import create_model
 
+from core.projects.mix_plan import SourcePlan
 from core.projects.spec import MixOptions, ProjectBody, Trait
 from routes.contract import ErrorDetail
 from routes.schemas.common import Field, In, Out
@@ -70,20 +71,8 @@ class ProjectCheck(Out):
     max_rows: int | None = None
 
 
-class MixSourcePlan(Out):
-    key: str = Field(description="dataset:<id> or builtin:<name>.")
-    trait: str
-    label: str
-    percentage: float
-    requested_rows: int
-    rows: int
-    eval_rows: int
-    available_rows: int
-    shortfall: int
-    duplication_factor: float
-    share_of_rows: float
-    share_of_tokens: float | None = None
-    tokens_per_row: float | None = None
+# One source's part of the mix: core/projects/mix_plan.py's dataclass itself (pydantic documents and checks it).
+MixSourcePlan = SourcePlan
 
 
 class MixPreview(Out):
