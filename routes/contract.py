@@ -83,8 +83,11 @@ def _refuse_invalid(req, resp, validation_error, instance, model_adapter) -> Non
     answers it like every other 400 (SpecTree would abort with its own 422 list)."""
     if validation_error is None:
         return
+    errors = validation_error.errors(include_url=False, include_context=False, include_input=False)
+    if len(errors) == 1 and not errors[0]["loc"] and errors[0]["type"] in ("model_type", "dict_type"):
+        raise ServiceError("Send a JSON object in the request body.")  # as routes/request_json.py says it
     details = []
-    for error in validation_error.errors(include_url=False, include_context=False, include_input=False):
+    for error in errors:
         where = ".".join(str(part) for part in error["loc"])
         details.append({"path": where, "message": error["msg"], "hint": ""})
     summary = "; ".join(f"{d['path'] or 'body'}: {d['message']}" for d in details[:5])

@@ -61,6 +61,8 @@ BASES: dict[tuple[str, str], dict] = {
     ("POST", "/api/rewards/samples"): {"source": "builtin:arithmetic", "count": 2},
     ("POST", "/api/rewards/recommend"): {"source": "builtin:arithmetic"},
     ("POST", "/api/training/start"): {"config": {}},
+    ("POST", "/api/training/stop"): {"session_id": "x"},  # required by its schema: reached only with one
+    ("POST", "/api/training/resume"): {"session_id": "x"},
     ("POST", "/api/configs/save"): {"name": "fuzzed", "config": {}},
     ("POST", "/api/v1/jobs/"): {"config": {}},
     ("POST", "/api/datasets/preview"): {"source": "builtin:arithmetic"},
